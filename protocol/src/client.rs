@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+
+use crate::interrupt::{Args, DecisionType};
+
+/// A frame from a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    SendMessage {
+        content: String,
+    },
+    Decision {
+        /// Without it the decision goes to the thread's one pending interrupt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interrupt_id: Option<String>,
+        /// Client-made; a retry with the same id is answered, never re-applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision_id: Option<String>,
+        /// One entry per action request, in the same order.
+        decisions: Vec<Decision>,
+    },
+    Cancel,
+}
+
+impl ClientMessage {
+    /// Parses one text frame. The error reads well enough to show a person.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("client messages always serialize")
+    }
+}
+
+/// A person's decision on one action request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Edit {
+        edited_action: EditedAction,
+    },
+    Reject {
+        /// Shown to the agent as the reason.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+}
+
+impl Decision {
+    pub fn kind(&self) -> DecisionType {
+        match self {
+            Self::Approve => DecisionType::Approve,
+            Self::Edit { .. } => DecisionType::Edit,
+            Self::Reject { .. } => DecisionType::Reject,
+        }
+    }
+}
+
+/// The tool call as the person edited it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EditedAction {
+    pub name: String,
+    pub args: Args,
+}

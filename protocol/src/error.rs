@@ -1,0 +1,68 @@
+use serde::{Deserialize, Serialize};
+
+/// The machine-readable part of an error, over WebSocket and HTTP alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, unknown `type`, missing or mistyped field.
+    InvalidMessage,
+    /// A frame over the size limit.
+    MessageTooLarge,
+    /// `send_message` while a run is active.
+    AlreadyStreaming,
+    /// A decision when nothing waits for one.
+    NoPendingInterrupt,
+    /// `interrupt_id` names an interrupt that is resolved or unknown.
+    StaleInterrupt,
+    /// Wrong number of decisions, a disallowed decision type, or edited args
+    /// that fail the tool's schema. The interrupt stays pending.
+    InvalidDecision,
+    /// `cancel` with nothing running.
+    NoActiveRun,
+    /// HTTP: no thread with that id.
+    ThreadNotFound,
+    /// HTTP: the server is shutting down.
+    ShuttingDown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidMessage => "invalid_message",
+            Self::MessageTooLarge => "message_too_large",
+            Self::AlreadyStreaming => "already_streaming",
+            Self::NoPendingInterrupt => "no_pending_interrupt",
+            Self::StaleInterrupt => "stale_interrupt",
+            Self::InvalidDecision => "invalid_decision",
+            Self::NoActiveRun => "no_active_run",
+            Self::ThreadNotFound => "thread_not_found",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"code": "...", "error": "human readable"}`: the body of an HTTP error
+/// and, with `type: "error"`, of a WebSocket error frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[error("{code}: {error}")]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub error: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
+        Self {
+            code,
+            error: error.into(),
+        }
+    }
+}

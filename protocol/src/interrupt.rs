@@ -1,0 +1,72 @@
+use serde::{Deserialize, Serialize};
+
+/// A tool call's arguments: always a JSON object.
+pub type Args = serde_json::Map<String, serde_json::Value>;
+
+/// One tool call the agent wants to make and a person must review.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ActionRequest {
+    pub name: String,
+    pub args: Args,
+    pub description: String,
+}
+
+/// Which decisions a person may make on one action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReviewConfig {
+    pub action_name: String,
+    pub allowed_decisions: Vec<DecisionType>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionType {
+    Approve,
+    Edit,
+    Reject,
+}
+
+impl DecisionType {
+    pub const ALL: [DecisionType; 3] = [Self::Approve, Self::Edit, Self::Reject];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Edit => "edit",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// A pending request for a human decision. Sent as the `interrupt` event and
+/// embedded (without `type`) as a snapshot's `pending_interrupt`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Interrupt {
+    pub interrupt_id: String,
+    pub run_id: String,
+    pub action_requests: Vec<ActionRequest>,
+    pub review_configs: Vec<ReviewConfig>,
+    /// RFC 3339 UTC time at which the interrupt resolves by itself.
+    pub expires_at: String,
+}
+
+impl Interrupt {
+    /// The review config that governs `action`, if the interrupt has one.
+    pub fn review_config(&self, action: &str) -> Option<&ReviewConfig> {
+        self.review_configs.iter().find(|c| c.action_name == action)
+    }
+
+    /// Whether the decision type is allowed for the action at `index`.
+    /// An action without a review config allows every decision.
+    pub fn allows(&self, index: usize, decision: DecisionType) -> bool {
+        let Some(request) = self.action_requests.get(index) else {
+            return false;
+        };
+        self.review_config(&request.name)
+            .is_none_or(|c| c.allowed_decisions.contains(&decision))
+    }
+}

@@ -1,0 +1,32 @@
+//! The wire contract of `PROTOCOL.md`, version 1, as serde types.
+//!
+//! Every enum is `#[serde(tag = "type", rename_all = "snake_case")]`, so the
+//! JSON that serde emits is exactly the JSON the protocol documents. This
+//! crate knows nothing about axum, tokio or Leptos: the server and the
+//! WebAssembly client both compile it.
+//!
+//! # Layout
+//!
+//! - [`client`]: frames a client sends ([`ClientMessage`], [`Decision`]).
+//! - [`server`]: frames the server sends ([`ServerMessage`]) and the HTTP
+//!   bodies that share their shapes ([`ThreadSnapshot`], [`ThreadSummary`]).
+//! - [`interrupt`]: the human-in-the-loop request ([`Interrupt`],
+//!   [`ActionRequest`], [`ReviewConfig`]), shaped like LangChain's middleware.
+//! - [`error`]: the error codes of rule 5 and the error body.
+//! - [`plan`]: the `create_research_plan` arguments as a parsed
+//!   [`ResearchPlan`], one validation for server and browser alike.
+
+pub mod client;
+pub mod error;
+pub mod interrupt;
+pub mod plan;
+pub mod server;
+
+pub use client::{ClientMessage, Decision, EditedAction};
+pub use error::{ErrorBody, ErrorCode};
+pub use interrupt::{ActionRequest, Args, DecisionType, Interrupt, ReviewConfig};
+pub use plan::{PlanError, ResearchPlan, CREATE_RESEARCH_PLAN};
+pub use server::{
+    ChatMessage, ResolvedBy, Role, RunStatus, ServerMessage, ThreadCreated, ThreadSnapshot,
+    ThreadStatus, ThreadSummary, ToolStatus,
+};

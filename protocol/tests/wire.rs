@@ -1,0 +1,178 @@
+//! The JSON of PROTOCOL.md, byte for byte where the document gives it.
+
+use protocol::*;
+use serde_json::{json, Value};
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+#[test]
+fn client_frames_parse_as_documented() {
+    let m = ClientMessage::from_json(
+        r#"{"type": "send_message", "content": "Create a research plan for Anthropic"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        m,
+        ClientMessage::SendMessage {
+            content: "Create a research plan for Anthropic".into()
+        }
+    );
+
+    let m = ClientMessage::from_json(
+        r#"{"type": "decision", "interrupt_id": "i1", "decision_id": "d1", "decisions": [
+            {"type": "approve"},
+            {"type": "edit", "edited_action": {"name": "create_research_plan", "args": {"topic": "x", "steps": ["a"]}}},
+            {"type": "reject", "message": "no"},
+            {"type": "reject"}
+        ]}"#,
+    )
+    .unwrap();
+    let ClientMessage::Decision {
+        interrupt_id,
+        decision_id,
+        decisions,
+    } = m
+    else {
+        panic!()
+    };
+    assert_eq!(interrupt_id.as_deref(), Some("i1"));
+    assert_eq!(decision_id.as_deref(), Some("d1"));
+    assert_eq!(
+        decisions.iter().map(Decision::kind).collect::<Vec<_>>(),
+        [
+            DecisionType::Approve,
+            DecisionType::Edit,
+            DecisionType::Reject,
+            DecisionType::Reject
+        ]
+    );
+
+    // interrupt_id and decision_id are optional.
+    let m = ClientMessage::from_json(r#"{"type": "decision", "decisions": [{"type": "approve"}]}"#)
+        .unwrap();
+    assert!(matches!(
+        m,
+        ClientMessage::Decision {
+            interrupt_id: None,
+            decision_id: None,
+            ..
+        }
+    ));
+    assert_eq!(
+        ClientMessage::from_json(r#"{"type": "cancel"}"#).unwrap(),
+        ClientMessage::Cancel
+    );
+}
+
+#[test]
+fn bad_client_frames_are_errors() {
+    for bad in [
+        "not json",
+        "[]",
+        "42",
+        r#"{"content": "no type"}"#,
+        r#"{"type": "launch_missiles"}"#,
+        r#"{"type": "send_message"}"#,
+        r#"{"type": "send_message", "content": 5}"#,
+        r#"{"type": "decision", "decisions": [{"type": "maybe"}]}"#,
+        r#"{"type": "decision", "decisions": [{"type": "edit"}]}"#,
+    ] {
+        assert!(ClientMessage::from_json(bad).is_err(), "{bad} parsed");
+    }
+}
+
+#[test]
+fn server_frames_serialize_as_documented() {
+    let interrupt = Interrupt {
+        interrupt_id: "i".into(),
+        run_id: "r".into(),
+        action_requests: vec![ActionRequest {
+            name: "create_research_plan".into(),
+            args: json!({"topic": "Anthropic", "steps": ["a"]})
+                .as_object()
+                .unwrap()
+                .clone(),
+            description: "d".into(),
+        }],
+        review_configs: vec![ReviewConfig {
+            action_name: "create_research_plan".into(),
+            allowed_decisions: DecisionType::ALL.to_vec(),
+        }],
+        expires_at: "2026-02-16T12:05:00Z".into(),
+    };
+    assert_eq!(
+        to_value(&ServerMessage::Interrupt(interrupt.clone())),
+        json!({"type": "interrupt", "interrupt_id": "i", "run_id": "r",
+               "action_requests": [{"name": "create_research_plan", "args": {"topic": "Anthropic", "steps": ["a"]}, "description": "d"}],
+               "review_configs": [{"action_name": "create_research_plan", "allowed_decisions": ["approve", "edit", "reject"]}],
+               "expires_at": "2026-02-16T12:05:00Z"})
+    );
+    let snapshot = ThreadSnapshot {
+        thread_id: "t".into(),
+        status: ThreadStatus::Interrupted,
+        messages: vec![ChatMessage {
+            role: Role::User,
+            content: "hi".into(),
+        }],
+        pending_interrupt: Some(interrupt),
+        run_id: Some("r".into()),
+    };
+    let v = to_value(&ServerMessage::Snapshot(snapshot.clone()));
+    assert_eq!(v["type"], "snapshot");
+    assert_eq!(v["status"], "interrupted");
+    assert_eq!(v["messages"], json!([{"role": "user", "content": "hi"}]));
+    assert_eq!(v["pending_interrupt"]["interrupt_id"], "i");
+    assert!(v["pending_interrupt"].get("type").is_none());
+    assert_eq!(
+        ServerMessage::from_json(&v.to_string()).unwrap(),
+        ServerMessage::Snapshot(snapshot)
+    );
+
+    assert_eq!(
+        to_value(&ServerMessage::InterruptResolved {
+            interrupt_id: "i".into(),
+            decision_id: None,
+            decisions: vec![Decision::Reject { message: None }],
+            by: ResolvedBy::Timeout,
+        }),
+        json!({"type": "interrupt_resolved", "interrupt_id": "i", "decision_id": null,
+               "decisions": [{"type": "reject"}], "by": "timeout"})
+    );
+    assert_eq!(
+        to_value(&ServerMessage::ToolResult {
+            run_id: "r".into(),
+            name: "n".into(),
+            status: ToolStatus::Expired,
+            output: "o".into()
+        }),
+        json!({"type": "tool_result", "run_id": "r", "name": "n", "status": "expired", "output": "o"})
+    );
+    assert_eq!(
+        to_value(&ServerMessage::RunFinished {
+            run_id: "r".into(),
+            status: RunStatus::Completed,
+            error: None
+        }),
+        json!({"type": "run_finished", "run_id": "r", "status": "completed", "error": null})
+    );
+    assert_eq!(
+        to_value(&ServerMessage::error(
+            ErrorCode::AlreadyStreaming,
+            "Already streaming a response"
+        )),
+        json!({"type": "error", "code": "already_streaming", "error": "Already streaming a response"})
+    );
+    assert_eq!(
+        to_value(&ServerMessage::RunStarted { run_id: "r".into() }),
+        json!({"type": "run_started", "run_id": "r"})
+    );
+    assert_eq!(
+        to_value(&ServerMessage::MessageDelta {
+            run_id: "r".into(),
+            content: "c".into()
+        }),
+        json!({"type": "message_delta", "run_id": "r", "content": "c"})
+    );
+}

@@ -1,0 +1,96 @@
+//! The HTTP endpoints of PROTOCOL.md and the WebSocket upgrade.
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use protocol::{ErrorBody, ErrorCode, ThreadCreated, ThreadSnapshot, ThreadSummary};
+
+use crate::socket;
+use crate::startup::AppState;
+
+/// Frames above this close the connection (1009); below it and above the
+/// configured `max_frame_bytes` they are answered `message_too_large`.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// Per-socket read buffer: sized for our small frames, not the 128 KiB
+/// default, which at 10,000 sockets alone costs over 1 GiB.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+
+/// An HTTP error: `{"code", "error"}` with a fitting status.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, ErrorBody);
+
+impl ApiError {
+    fn thread_not_found(id: &str) -> Self {
+        Self(
+            StatusCode::NOT_FOUND,
+            ErrorBody::new(ErrorCode::ThreadNotFound, format!("no thread with id {id}")),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorBody::new(ErrorCode::ShuttingDown, "the server is shutting down"),
+        ));
+    }
+    Ok("ok")
+}
+
+pub async fn create_thread(State(state): State<AppState>) -> (StatusCode, Json<ThreadCreated>) {
+    let thread = state.runtime.create_thread();
+    let created = ThreadCreated {
+        thread_id: thread.id().to_owned(),
+    };
+    (StatusCode::CREATED, Json(created))
+}
+
+pub async fn list_threads(State(state): State<AppState>) -> Json<Vec<ThreadSummary>> {
+    Json(state.runtime.list())
+}
+
+pub async fn get_thread(
+    State(state): State<AppState>,
+    Path(thread_id): Path<String>,
+) -> Result<Json<ThreadSnapshot>, ApiError> {
+    let thread = state
+        .runtime
+        .thread(&thread_id)
+        .ok_or_else(|| ApiError::thread_not_found(&thread_id))?;
+    Ok(Json(thread.snapshot()))
+}
+
+pub async fn connect(
+    State(state): State<AppState>,
+    Path(thread_id): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(thread) = state.runtime.thread(&thread_id) else {
+        return ApiError::thread_not_found(&thread_id).into_response();
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let max_frame_bytes = state.runtime.config().max_frame_bytes;
+    let shutdown = state.shutdown.clone();
+    let connections = state.connections.clone();
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |ws| {
+            connections.track_future(socket::serve(ws, thread, max_frame_bytes, shutdown))
+        })
+}

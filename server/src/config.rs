@@ -1,0 +1,82 @@
+//! Settings from the environment (PROTOCOL.md, "Configuration").
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long an interrupt waits before it resolves `by: "timeout"`.
+    pub decision_timeout: Duration,
+    /// How long a run may work, time spent waiting for decisions not counted.
+    pub run_timeout: Duration,
+    /// Pause between the built-in agent's chunks.
+    pub stream_delay: Duration,
+    /// Text frames above this get `message_too_large`; the connection stays.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            decision_timeout: Duration::from_secs(300),
+            run_timeout: Duration::from_secs(600),
+            stream_delay: Duration::from_millis(40),
+            max_frame_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    reason: String,
+}
+
+impl Config {
+    /// Reads `HITL_*` variables; unset ones keep their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        if let Some(secs) = env_number("HITL_DECISION_TIMEOUT_SECS")? {
+            config.decision_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = env_number("HITL_RUN_TIMEOUT_SECS")? {
+            config.run_timeout = Duration::from_secs(secs);
+        }
+        if let Some(ms) = env_number("HITL_STREAM_DELAY_MS")? {
+            config.stream_delay = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = env_number("HITL_MAX_FRAME_BYTES")? {
+            config.max_frame_bytes = bytes as usize;
+        }
+        Ok(config)
+    }
+}
+
+/// `LEPTOS_SITE_ADDR`, else the default of PROTOCOL.md.
+pub fn site_addr() -> Result<SocketAddr, ConfigError> {
+    let value = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    value
+        .parse()
+        .map_err(|e: std::net::AddrParseError| ConfigError {
+            name: "LEPTOS_SITE_ADDR",
+            value,
+            reason: e.to_string(),
+        })
+}
+
+fn env_number(name: &'static str) -> Result<Option<u64>, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: std::num::ParseIntError| ConfigError {
+                name,
+                value,
+                reason: e.to_string(),
+            }),
+    }
+}

@@ -1,0 +1,55 @@
+use std::sync::Arc;
+
+use server::agent::ResearchAgent;
+use server::config::{self, Config};
+use server::runtime::Runtime;
+use server::startup;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let config = Config::from_env()?;
+    // cargo-leptos passes the site's paths in LEPTOS_* variables.
+    let leptos = match leptos::prelude::get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(_) => startup::default_leptos_options(),
+    };
+    let addr = config::site_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, ?config, "listening");
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            stop_signal().await;
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        }
+    });
+    let runtime = Runtime::new(config, Arc::new(ResearchAgent));
+    startup::serve(listener, runtime, leptos, shutdown).await?;
+    Ok(())
+}
+
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,170 @@
+//! A run: one agent invocation as a task of its own, and the context
+//! through which the agent streams text, asks for decisions and reports tool
+//! results without ever seeing a connection.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::FutureExt;
+use protocol::{
+    ActionRequest, ChatMessage, Decision, Interrupt, ReviewConfig, RunStatus, ToolStatus,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn, Instrument};
+
+use super::budget::Budget;
+use super::new_id;
+use super::thread::Thread;
+use crate::agent::{AgentError, RunInput};
+use crate::time::rfc3339;
+
+/// How an interrupt was answered, as the agent sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    /// A person decided: one decision per action request, in order.
+    Decided(Vec<Decision>),
+    /// Nobody decided before `expires_at`. Not a rejection: nobody said no.
+    Expired,
+}
+
+/// What an agent asks a person to review.
+#[derive(Clone, Debug)]
+pub struct InterruptRequest {
+    pub action_requests: Vec<ActionRequest>,
+    pub review_configs: Vec<ReviewConfig>,
+    /// Everything the agent needs to go on from this point in a fresh
+    /// process; it gets it back as [`RunInput::Resume`].
+    pub checkpoint: serde_json::Value,
+}
+
+/// The agent's handle on its run.
+pub struct RunContext {
+    thread: Arc<Thread>,
+    run_id: Arc<str>,
+    budget: Budget,
+}
+
+impl RunContext {
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The thread's messages so far, this run's user message included.
+    pub fn history(&self) -> Vec<ChatMessage> {
+        self.thread.history()
+    }
+
+    /// The configured pause between streamed chunks.
+    pub fn stream_delay(&self) -> Duration {
+        self.thread.shared.config.stream_delay
+    }
+
+    /// Streams a chunk of assistant text to every connection.
+    pub fn emit_text(&self, chunk: &str) {
+        self.thread.push_text(&self.run_id, chunk);
+    }
+
+    pub fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
+        info!(tool = name, ?status, "tool result");
+        self.thread.tool_result(&self.run_id, name, status, output);
+    }
+
+    /// Asks a person to review tool calls and waits for the answer: the
+    /// counterpart of LangGraph's `interrupt()`. The run's time budget stops
+    /// while it waits; after the decision timeout it returns
+    /// [`Resolution::Expired`].
+    pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
+        let timeout = self.thread.shared.config.decision_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let interrupt = Interrupt {
+            interrupt_id: new_id(),
+            run_id: self.run_id.to_string(),
+            action_requests: request.action_requests,
+            review_configs: request.review_configs,
+            expires_at: rfc3339(SystemTime::now() + timeout),
+        };
+        let interrupt_id = interrupt.interrupt_id.clone();
+        let span = tracing::info_span!("interrupt", %interrupt_id);
+        async {
+            let mut reply = self
+                .thread
+                .raise_interrupt(&self.run_id, interrupt, request.checkpoint)
+                .ok_or(AgentError::Stopped)?;
+            info!("interrupt raised");
+            info!(timeout_secs = timeout.as_secs(), "waiting for decision");
+            self.budget.pause();
+            let resolution = match tokio::time::timeout_at(deadline, &mut reply).await {
+                Ok(Ok(resolution)) => resolution,
+                Ok(Err(_)) => return Err(AgentError::Stopped),
+                Err(_) if self.thread.expire(&interrupt_id) => {
+                    info!("interrupt timed out; resolved as expired");
+                    Resolution::Expired
+                }
+                // A decision took the interrupt just as the timer fired.
+                Err(_) => reply.try_recv().map_err(|_| AgentError::Stopped)?,
+            };
+            self.budget.resume();
+            if let Resolution::Decided(decisions) = &resolution {
+                let kinds: Vec<_> = decisions.iter().map(|d| d.kind().as_str()).collect();
+                info!(decisions = ?kinds, "decision received; run resumed");
+            }
+            Ok(resolution)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Starts `input` on the thread's agent as a task of its own.
+pub(super) fn spawn(
+    thread: Arc<Thread>,
+    run_id: Arc<str>,
+    cancel: CancellationToken,
+    input: RunInput,
+) {
+    let span = tracing::info_span!("run", thread_id = %thread.id(), %run_id);
+    tokio::spawn(drive(thread, run_id, cancel, input).instrument(span));
+}
+
+async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken, input: RunInput) {
+    info!("run started");
+    let config = &thread.shared.config;
+    let budget = Budget::start(config.run_timeout);
+    let ctx = RunContext {
+        thread: thread.clone(),
+        run_id: run_id.clone(),
+        budget: budget.clone(),
+    };
+    let work = AssertUnwindSafe(thread.shared.agent.run(ctx, input)).catch_unwind();
+    let (status, error) = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => (RunStatus::Cancelled, None),
+        _ = budget.exhausted() => (
+            RunStatus::Failed,
+            Some(format!(
+                "The run took longer than its budget of {} s and was stopped.",
+                config.run_timeout.as_secs()
+            )),
+        ),
+        outcome = work => match outcome {
+            Ok(Ok(())) => (RunStatus::Completed, None),
+            Ok(Err(AgentError::Stopped)) => (RunStatus::Cancelled, None),
+            Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
+            Err(panic) => (RunStatus::Failed, Some(format!("The agent crashed: {}", panic_message(&panic)))),
+        },
+    };
+    match &error {
+        None => info!(?status, "run finished"),
+        Some(error) => warn!(?status, %error, "run finished"),
+    }
+    thread.finish_run(&run_id, status, error);
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic")
+}

@@ -1,0 +1,469 @@
+//! One conversation: its messages, its active run and the run's pending
+//! interrupt, behind one lock, and the channel its events go out on.
+//!
+//! Every event is published while the lock is held, so all connections see
+//! one order, and a new subscriber's snapshot is exactly the state before
+//! the first event it receives.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use protocol::{
+    ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, ResolvedBy, Role, RunStatus,
+    ServerMessage, ThreadSnapshot, ThreadStatus, ThreadSummary, ToolStatus,
+};
+use tokio::sync::{broadcast, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::decision::validate;
+use super::run::{self, Resolution};
+use super::{new_id, Shared};
+use crate::agent::RunInput;
+use crate::time::rfc3339;
+
+/// A server message serialized once, shared by every connection.
+pub type Frame = Bytes;
+
+/// Events a slow connection may fall behind by before it is resynchronized
+/// with a fresh snapshot. Small: every thread pays for it up front.
+const EVENT_BUFFER: usize = 32;
+/// Resolved interrupts remembered for retried decisions and `stale_interrupt`.
+const RESOLVED_KEPT: usize = 16;
+const TITLE_CHARS: usize = 60;
+
+pub struct Thread {
+    id: Arc<str>,
+    events: broadcast::Sender<Frame>,
+    state: Mutex<State>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+struct State {
+    title: String,
+    messages: Vec<ChatMessage>,
+    updated_at: SystemTime,
+    run: Option<ActiveRun>,
+    resolved: VecDeque<Resolved>,
+    /// The last message is the active run's assistant text, still growing.
+    streaming_text: bool,
+}
+
+struct ActiveRun {
+    id: Arc<str>,
+    cancel: CancellationToken,
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    interrupt: Interrupt,
+    /// What the agent needs to resume after a restart (see ARCHITECTURE.md).
+    checkpoint: serde_json::Value,
+    reply: oneshot::Sender<Resolution>,
+}
+
+struct Resolved {
+    interrupt_id: String,
+    decision_id: Option<String>,
+    frame: Frame,
+}
+
+/// What became of a valid decision frame.
+#[derive(Debug)]
+pub enum DecisionOutcome {
+    /// Applied now; every connection receives `interrupt_resolved`.
+    Applied,
+    /// A retry of a decision already applied: its `interrupt_resolved` again,
+    /// for the sender only.
+    Repeated(Frame),
+}
+
+impl Thread {
+    pub(crate) fn new(id: String, shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new(Self {
+            id: id.into(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            state: Mutex::new(State {
+                title: String::new(),
+                messages: Vec::new(),
+                updated_at: SystemTime::now(),
+                run: None,
+                resolved: VecDeque::new(),
+                streaming_text: false,
+            }),
+            shared,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn id_arc(&self) -> Arc<str> {
+        self.id.clone()
+    }
+
+    // A panic elsewhere never leaves the state half-written: every change
+    // below is made in full before anything that can panic.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, state: &mut State, message: &ServerMessage) -> Frame {
+        state.updated_at = SystemTime::now();
+        let frame = Frame::from(message.to_json());
+        // No receivers is fine: nobody is watching this thread right now.
+        let _ = self.events.send(frame.clone());
+        frame
+    }
+
+    /// The current state and a receiver of every event after it.
+    pub fn subscribe(&self) -> (ThreadSnapshot, broadcast::Receiver<Frame>) {
+        let state = self.lock();
+        (self.snapshot_of(&state), self.events.subscribe())
+    }
+
+    pub fn snapshot(&self) -> ThreadSnapshot {
+        self.snapshot_of(&self.lock())
+    }
+
+    fn snapshot_of(&self, state: &State) -> ThreadSnapshot {
+        let run = state.run.as_ref();
+        let pending = run.and_then(|r| r.pending.as_ref());
+        ThreadSnapshot {
+            thread_id: self.id.to_string(),
+            status: status(state),
+            messages: state.messages.clone(),
+            pending_interrupt: pending.map(|p| p.interrupt.clone()),
+            run_id: run.map(|r| r.id.to_string()),
+        }
+    }
+
+    /// The row of `GET /api/threads`, with its sort key.
+    pub(crate) fn summary(&self) -> (SystemTime, ThreadSummary) {
+        let state = self.lock();
+        let summary = ThreadSummary {
+            thread_id: self.id.to_string(),
+            title: state.title.clone(),
+            status: status(&state),
+            updated_at: rfc3339(state.updated_at),
+        };
+        (state.updated_at, summary)
+    }
+
+    /// The checkpoint saved with the pending interrupt, if one is pending.
+    pub fn pending_checkpoint(&self) -> Option<(Interrupt, serde_json::Value)> {
+        let state = self.lock();
+        let pending = state.run.as_ref()?.pending.as_ref()?;
+        Some((pending.interrupt.clone(), pending.checkpoint.clone()))
+    }
+
+    /// Records the user's message and starts a run on it (rule 3: one at a time).
+    pub fn send_message(self: &Arc<Self>, content: String) -> Result<(), ErrorBody> {
+        if content.trim().is_empty() {
+            return Err(ErrorBody::new(
+                ErrorCode::InvalidMessage,
+                "`content` must not be empty",
+            ));
+        }
+        let (run_id, cancel) = {
+            let mut state = self.lock();
+            if state.run.is_some() {
+                return Err(ErrorBody::new(
+                    ErrorCode::AlreadyStreaming,
+                    "Already streaming a response",
+                ));
+            }
+            if state.title.is_empty() {
+                state.title = content.trim().chars().take(TITLE_CHARS).collect();
+            }
+            state.messages.push(ChatMessage {
+                role: Role::User,
+                content: content.clone(),
+            });
+            self.begin_run(&mut state)
+        };
+        run::spawn(self.clone(), run_id, cancel, RunInput::Message(content));
+        Ok(())
+    }
+
+    /// Starts a run that continues from a checkpoint an agent saved at an
+    /// interrupt, with the resolution that interrupt got: the path a server
+    /// takes for an interrupt decided after a restart.
+    pub fn resume(
+        self: &Arc<Self>,
+        checkpoint: serde_json::Value,
+        resolution: Resolution,
+    ) -> Result<(), ErrorBody> {
+        let (run_id, cancel) = {
+            let mut state = self.lock();
+            if state.run.is_some() {
+                return Err(ErrorBody::new(
+                    ErrorCode::AlreadyStreaming,
+                    "Already streaming a response",
+                ));
+            }
+            self.begin_run(&mut state)
+        };
+        let input = RunInput::Resume {
+            checkpoint,
+            resolution,
+        };
+        run::spawn(self.clone(), run_id, cancel, input);
+        Ok(())
+    }
+
+    fn begin_run(&self, state: &mut State) -> (Arc<str>, CancellationToken) {
+        let run_id: Arc<str> = new_id().into();
+        let cancel = CancellationToken::new();
+        state.run = Some(ActiveRun {
+            id: run_id.clone(),
+            cancel: cancel.clone(),
+            pending: None,
+        });
+        state.streaming_text = false;
+        let started = ServerMessage::RunStarted {
+            run_id: run_id.to_string(),
+        };
+        self.publish(state, &started);
+        (run_id, cancel)
+    }
+
+    /// Appends streamed assistant text.
+    pub(crate) fn push_text(&self, run_id: &str, chunk: &str) {
+        let mut state = self.lock();
+        if active(&mut state, run_id).is_none() {
+            return;
+        }
+        if !state.streaming_text {
+            state.messages.push(ChatMessage {
+                role: Role::Assistant,
+                content: String::new(),
+            });
+            state.streaming_text = true;
+        }
+        if let Some(last) = state.messages.last_mut() {
+            last.content.push_str(chunk);
+        }
+        let delta = ServerMessage::MessageDelta {
+            run_id: run_id.to_owned(),
+            content: chunk.to_owned(),
+        };
+        self.publish(&mut state, &delta);
+    }
+
+    /// Makes `interrupt` the pending one; `None` if the run is no longer active.
+    pub(crate) fn raise_interrupt(
+        &self,
+        run_id: &str,
+        interrupt: Interrupt,
+        checkpoint: serde_json::Value,
+    ) -> Option<oneshot::Receiver<Resolution>> {
+        let mut state = self.lock();
+        let run = active(&mut state, run_id)?;
+        let (reply, receiver) = oneshot::channel();
+        run.pending = Some(Pending {
+            interrupt: interrupt.clone(),
+            checkpoint,
+            reply,
+        });
+        state.streaming_text = false;
+        self.publish(&mut state, &ServerMessage::Interrupt(interrupt));
+        Some(receiver)
+    }
+
+    /// Applies a person's decision to the pending interrupt. The first valid
+    /// decision wins; an invalid one leaves the interrupt pending.
+    pub fn decide(
+        &self,
+        interrupt_id: Option<String>,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+    ) -> Result<DecisionOutcome, ErrorBody> {
+        let mut state = self.lock();
+        if let Some(repeat) = decision_id.as_deref().and_then(|id| {
+            state.resolved.iter().find(|r| {
+                r.decision_id.as_deref() == Some(id)
+                    && interrupt_id.as_ref().is_none_or(|i| *i == r.interrupt_id)
+            })
+        }) {
+            return Ok(DecisionOutcome::Repeated(repeat.frame.clone()));
+        }
+        let pending = state.run.as_ref().and_then(|r| r.pending.as_ref());
+        let pending = match (pending, &interrupt_id) {
+            (Some(p), Some(id)) if p.interrupt.interrupt_id != *id => None,
+            (pending, _) => pending,
+        };
+        let Some(pending) = pending else {
+            return Err(match interrupt_id {
+                Some(id) => ErrorBody::new(
+                    ErrorCode::StaleInterrupt,
+                    format!("interrupt {id} is already resolved or unknown"),
+                ),
+                None => ErrorBody::new(
+                    ErrorCode::NoPendingInterrupt,
+                    "no interrupt is waiting for a decision",
+                ),
+            });
+        };
+        validate(&pending.interrupt, &decisions, self.shared.agent.as_ref())?;
+
+        let pending = take_pending(&mut state).expect("checked above");
+        let _ = pending.reply.send(Resolution::Decided(decisions.clone()));
+        self.record_resolution(
+            &mut state,
+            pending.interrupt.interrupt_id,
+            decision_id,
+            decisions,
+            ResolvedBy::User,
+        );
+        Ok(DecisionOutcome::Applied)
+    }
+
+    /// Resolves the interrupt as expired, unless a decision got there first.
+    pub(crate) fn expire(&self, interrupt_id: &str) -> bool {
+        let mut state = self.lock();
+        let is_pending = state
+            .run
+            .as_ref()
+            .and_then(|r| r.pending.as_ref())
+            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id);
+        if !is_pending {
+            return false;
+        }
+        let pending = take_pending(&mut state).expect("checked above");
+        let decisions = rejections(&pending.interrupt, "The request expired unanswered.");
+        self.record_resolution(
+            &mut state,
+            pending.interrupt.interrupt_id,
+            None,
+            decisions,
+            ResolvedBy::Timeout,
+        );
+        true
+    }
+
+    /// Stops the active run (rule 6). A pending interrupt resolves as a
+    /// rejection by the user.
+    pub fn cancel(&self) -> Result<(), ErrorBody> {
+        let mut state = self.lock();
+        let Some(run) = state.run.as_ref() else {
+            return Err(ErrorBody::new(
+                ErrorCode::NoActiveRun,
+                "nothing is running on this thread",
+            ));
+        };
+        let cancel = run.cancel.clone();
+        if let Some(pending) = take_pending(&mut state) {
+            let decisions = rejections(&pending.interrupt, "Cancelled by the user.");
+            self.record_resolution(
+                &mut state,
+                pending.interrupt.interrupt_id,
+                None,
+                decisions,
+                ResolvedBy::User,
+            );
+        }
+        cancel.cancel();
+        tracing::info!(thread_id = %self.id, "run cancel requested");
+        Ok(())
+    }
+
+    fn record_resolution(
+        &self,
+        state: &mut State,
+        interrupt_id: String,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+        by: ResolvedBy,
+    ) {
+        let message = ServerMessage::InterruptResolved {
+            interrupt_id: interrupt_id.clone(),
+            decision_id: decision_id.clone(),
+            decisions,
+            by,
+        };
+        let frame = self.publish(state, &message);
+        if state.resolved.len() == RESOLVED_KEPT {
+            state.resolved.pop_front();
+        }
+        state.resolved.push_back(Resolved {
+            interrupt_id,
+            decision_id,
+            frame,
+        });
+    }
+
+    pub(crate) fn tool_result(&self, run_id: &str, name: &str, status: ToolStatus, output: &str) {
+        let mut state = self.lock();
+        if active(&mut state, run_id).is_none() {
+            return;
+        }
+        state.streaming_text = false;
+        state.messages.push(ChatMessage {
+            role: Role::Tool,
+            content: output.to_owned(),
+        });
+        let result = ServerMessage::ToolResult {
+            run_id: run_id.to_owned(),
+            name: name.to_owned(),
+            status,
+            output: output.to_owned(),
+        };
+        self.publish(&mut state, &result);
+    }
+
+    pub(crate) fn history(&self) -> Vec<ChatMessage> {
+        self.lock().messages.clone()
+    }
+
+    /// Ends the run and returns the thread to idle.
+    pub(crate) fn finish_run(&self, run_id: &str, status: RunStatus, error: Option<String>) {
+        let mut state = self.lock();
+        if state.run.as_ref().is_none_or(|r| &*r.id != run_id) {
+            return;
+        }
+        // Only reachable if an agent ended without awaiting its interrupt.
+        if let Some(pending) = take_pending(&mut state) {
+            let decisions = rejections(&pending.interrupt, "The run ended.");
+            let id = pending.interrupt.interrupt_id;
+            self.record_resolution(&mut state, id, None, decisions, ResolvedBy::User);
+        }
+        state.run = None;
+        state.streaming_text = false;
+        let finished = ServerMessage::RunFinished {
+            run_id: run_id.to_owned(),
+            status,
+            error,
+        };
+        self.publish(&mut state, &finished);
+    }
+}
+
+fn status(state: &State) -> ThreadStatus {
+    match &state.run {
+        None => ThreadStatus::Idle,
+        Some(run) if run.pending.is_some() => ThreadStatus::Interrupted,
+        Some(_) => ThreadStatus::Running,
+    }
+}
+
+/// The run named `run_id` if it is still the thread's live run.
+fn active<'a>(state: &'a mut State, run_id: &str) -> Option<&'a mut ActiveRun> {
+    state
+        .run
+        .as_mut()
+        .filter(|r| &*r.id == run_id && !r.cancel.is_cancelled())
+}
+
+fn take_pending(state: &mut State) -> Option<Pending> {
+    state.run.as_mut()?.pending.take()
+}
+
+fn rejections(interrupt: &Interrupt, reason: &str) -> Vec<Decision> {
+    let reject = Decision::Reject {
+        message: Some(reason.to_owned()),
+    };
+    vec![reject; interrupt.action_requests.len()]
+}

@@ -1,0 +1,108 @@
+//! The HTTP endpoints of PROTOCOL.md.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn threads_are_created_listed_newest_first_and_fetched() {
+    let server = TestServer::start().await;
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let first = server.create_thread().await;
+    let (_, mut client, interrupt) = server
+        .interrupted("Create a research plan for Anthropic")
+        .await;
+    let second = interrupt["run_id"].clone(); // keep the binding used
+    let _ = second;
+
+    let list: Vec<Value> = server
+        .http
+        .get(server.url("/api/threads"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["title"], "Create a research plan for Anthropic");
+    assert_eq!(list[0]["status"], "interrupted");
+    assert_eq!(list[1]["thread_id"], first.as_str());
+    assert_eq!(list[1]["title"], "");
+    assert_eq!(list[1]["status"], "idle");
+    for row in &list {
+        humantime::parse_rfc3339(row["updated_at"].as_str().unwrap()).unwrap();
+    }
+
+    let snapshot: Value = server
+        .http
+        .get(server.url(&format!(
+            "/api/threads/{}",
+            list[0]["thread_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(snapshot.get("type").is_none());
+    assert_eq!(snapshot["status"], "interrupted");
+    assert_eq!(
+        snapshot["pending_interrupt"]["interrupt_id"],
+        interrupt["interrupt_id"]
+    );
+    client.approve(&interrupt).await;
+    client.recv_type("run_finished").await;
+}
+
+#[tokio::test]
+async fn unknown_threads_are_404_over_http_and_before_the_upgrade() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .get(server.url("/api/threads/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "thread_not_found");
+    assert!(body["error"].as_str().unwrap().contains("nope"));
+
+    let url = format!("ws://{}/ws/threads/nope", server.addr);
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 404)
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_going_away_and_keeps_no_task() {
+    let server = TestServer::start().await;
+    let (_, mut client, _) = server.interrupted("research plan for Anthropic").await;
+    let stopped = tokio::spawn(async move { server.stop().await });
+    loop {
+        match futures_util::StreamExt::next(&mut client.ws).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1001);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(5), stopped)
+        .await
+        .expect("the server did not stop")
+        .unwrap();
+}

@@ -1,0 +1,13 @@
+//! Integration tests: a real server on an ephemeral port, real WebSockets.
+//! One module per rule or feature of PROTOCOL.md.
+
+mod cancel;
+mod connections;
+mod errors;
+mod failures;
+mod helpers;
+mod http;
+mod load;
+mod resume;
+mod timeout;
+mod workflow;

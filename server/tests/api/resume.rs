@@ -1,0 +1,61 @@
+//! The agent's state at an interrupt is a checkpoint from which a fresh run
+//! can go on: the path a restart takes once threads are stored.
+
+use protocol::Decision;
+use server::runtime::Resolution;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_run_resumes_from_the_checkpoint_saved_at_its_interrupt() {
+    let server = TestServer::start().await;
+    let (thread_id, _client, interrupt) = server.interrupted("research plan for Anthropic").await;
+    let (pending, checkpoint) = server
+        .runtime
+        .thread(&thread_id)
+        .unwrap()
+        .pending_checkpoint()
+        .unwrap();
+    assert_eq!(
+        pending.interrupt_id,
+        interrupt["interrupt_id"].as_str().unwrap()
+    );
+    // It survives a trip through JSON text, as it would through a database.
+    let checkpoint: serde_json::Value = serde_json::from_str(&checkpoint.to_string()).unwrap();
+
+    // Another thread stands in for the restarted server.
+    let fresh = server.create_thread().await;
+    let (mut client, _) = server.connect(&fresh).await;
+    let thread = server.runtime.thread(&fresh).unwrap();
+    thread
+        .resume(
+            checkpoint.clone(),
+            Resolution::Decided(vec![Decision::Approve]),
+        )
+        .unwrap();
+    let frames = client.recv_until("run_finished").await;
+    let text = streamed_text(&frames);
+    assert!(
+        text.contains("Survey the background and history of Anthropic"),
+        "{text}"
+    );
+    assert_eq!(of_type(&frames, "tool_result")[0]["status"], "executed");
+    assert_eq!(frames.last().unwrap()["status"], "completed");
+
+    thread.resume(checkpoint, Resolution::Expired).unwrap();
+    let frames = client.recv_until("run_finished").await;
+    assert_eq!(of_type(&frames, "tool_result")[0]["status"], "expired");
+
+    thread
+        .resume(
+            serde_json::json!({"stage": "unheard_of"}),
+            Resolution::Expired,
+        )
+        .unwrap();
+    let finished = client.recv_type("run_finished").await;
+    assert_eq!(finished["status"], "failed");
+    assert!(finished["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot resume"));
+}
