@@ -1,1 +1,235 @@
-fn main() {}
+//! Load tool: drives a running server over real sockets the way a browser
+//! does (create a thread, connect, send a message, wait for the interrupt,
+//! approve, wait for `run_finished`) and prints what it measured.
+//!
+//! - `throughput`: closed loop, N concurrent workers, runs per second.
+//! - `latency`: open loop, a new run every 1/R s whatever the server's
+//!   speed; decision round trip (decision sent → `interrupt_resolved`).
+//! - `hold`: N threads parked on pending interrupts over N open sockets;
+//!   the server's resident memory while it holds them.
+
+mod session;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+
+use session::{Http, Run};
+
+#[derive(Parser)]
+struct Cli {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:3000", global = true)]
+    addr: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Closed loop: runs per second with a fixed number of concurrent threads.
+    Throughput {
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Open loop: decision round-trip latency at a steady offered rate.
+    Latency {
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Holds N pending interrupts on N sockets and reads the server's memory.
+    Hold {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// The server's process id, for /proc/PID/status.
+        #[arg(long)]
+        server_pid: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _ = rlimit::increase_nofile_limit(200_000);
+    match cli.command {
+        Command::Throughput {
+            concurrency,
+            seconds,
+        } => throughput(&cli.addr, concurrency, Duration::from_secs(seconds)).await,
+        Command::Latency { rate, seconds } => {
+            latency(&cli.addr, rate, Duration::from_secs(seconds)).await
+        }
+        Command::Hold { count, server_pid } => hold(&cli.addr, count, server_pid).await,
+    }
+}
+
+async fn throughput(addr: &str, concurrency: usize, length: Duration) -> anyhow::Result<()> {
+    // Warm up connections and allocators before measuring.
+    run_workers(addr, concurrency, Duration::from_secs(1)).await?;
+    let (runs, elapsed) = run_workers(addr, concurrency, length).await?;
+    println!(
+        "throughput: {runs} runs in {:.2} s with {concurrency} concurrent threads = {:.0} runs/s",
+        elapsed.as_secs_f64(),
+        runs as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn run_workers(
+    addr: &str,
+    concurrency: usize,
+    length: Duration,
+) -> anyhow::Result<(u64, Duration)> {
+    let start = Instant::now();
+    let deadline = start + length;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let addr = addr.to_owned();
+        workers.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await?;
+            let mut runs = 0u64;
+            while Instant::now() < deadline {
+                Run::start(&mut http, &addr)
+                    .await?
+                    .approve_and_finish()
+                    .await?;
+                runs += 1;
+            }
+            anyhow::Ok(runs)
+        }));
+    }
+    let mut runs = 0;
+    for worker in workers {
+        runs += worker.await??;
+    }
+    Ok((runs, start.elapsed()))
+}
+
+async fn latency(addr: &str, rate: u64, length: Duration) -> anyhow::Result<()> {
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = (rate as f64 * length.as_secs_f64()) as u64;
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        // Each run starts on its own schedule, not when the last one ended.
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        let (addr, histogram, failures) = (addr.to_owned(), histogram.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let outcome = async {
+                let mut http = Http::connect(&addr).await?;
+                let run = Run::start(&mut http, &addr).await?;
+                let round_trip = run.approve_and_finish().await?;
+                anyhow::Ok(round_trip)
+            }
+            .await;
+            match outcome {
+                Ok(rtt) => histogram
+                    .lock()
+                    .unwrap()
+                    .record(rtt.as_micros() as u64)
+                    .unwrap(),
+                Err(e) => failures.lock().unwrap().push(e.to_string()),
+            }
+        }));
+    }
+    let offered = start.elapsed();
+    for task in tasks {
+        task.await?;
+    }
+    let h = histogram.lock().unwrap();
+    let failures = failures.lock().unwrap();
+    println!(
+        "latency: {} runs offered at {rate}/s over {:.2} s ({} failed); decision round trip p50 {} µs, p99 {} µs, max {} µs",
+        total,
+        offered.as_secs_f64(),
+        failures.len(),
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.99),
+        h.max()
+    );
+    if let Some(first) = failures.first() {
+        println!("first failure: {first}");
+    }
+    Ok(())
+}
+
+async fn hold(addr: &str, count: usize, server_pid: u32) -> anyhow::Result<()> {
+    let before = memory(server_pid)?;
+    let start = Instant::now();
+    let mut held = Vec::with_capacity(count);
+    let mut http = Http::connect(addr).await?;
+    let mut pending = Vec::new();
+    for _ in 0..count {
+        let thread_id = http.create_thread().await?;
+        let addr = addr.to_owned();
+        pending.push(tokio::spawn(async move {
+            Run::start_on(&addr, thread_id).await
+        }));
+        // Keep a few hundred handshakes in flight, not ten thousand.
+        if pending.len() == 256 {
+            for task in pending.drain(..) {
+                held.push(task.await??);
+            }
+        }
+    }
+    for task in pending {
+        held.push(task.await??);
+    }
+    let ramp = start.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let holding = memory(server_pid)?;
+    println!(
+        "hold: {count} pending interrupts on {count} open sockets after {:.1} s; server RSS {:.1} MiB (peak {:.1} MiB; {:.1} MiB before), {:.1} KiB per held interrupt",
+        ramp.as_secs_f64(),
+        holding.rss_kib as f64 / 1024.0,
+        holding.peak_kib as f64 / 1024.0,
+        before.rss_kib as f64 / 1024.0,
+        (holding.rss_kib - before.rss_kib) as f64 / count as f64,
+    );
+    // Every one of them can still be approved and completes.
+    let mut finishing = Vec::with_capacity(count);
+    for run in held {
+        finishing.push(tokio::spawn(run.approve_and_finish()));
+    }
+    let mut completed = 0;
+    for task in finishing {
+        task.await?.context("an approved run did not complete")?;
+        completed += 1;
+    }
+    println!("hold: all {completed} held runs approved and completed");
+    Ok(())
+}
+
+struct Memory {
+    rss_kib: u64,
+    peak_kib: u64,
+}
+
+fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .with_context(|| format!("{name} missing"))?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .context("no value")?
+            .parse()?)
+    };
+    Ok(Memory {
+        rss_kib: field("VmRSS:")?,
+        peak_kib: field("VmHWM:")?,
+    })
+}

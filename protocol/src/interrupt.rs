@@ -70,3 +70,16 @@ impl Interrupt {
             .is_none_or(|c| c.allowed_decisions.contains(&decision))
     }
 }
+
+/// An interrupt that was answered, as a snapshot lists it (an extension of
+/// version 1, so a reconnecting client can show past outcomes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ResolvedInterrupt {
+    pub interrupt: Interrupt,
+    pub decision_id: Option<String>,
+    pub decisions: Vec<crate::client::Decision>,
+    pub by: crate::server::ResolvedBy,
+    /// How many of the thread's messages preceded the interrupt.
+    pub after_message: usize,
+}

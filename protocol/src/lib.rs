@@ -24,7 +24,9 @@ pub mod server;
 
 pub use client::{ClientMessage, Decision, EditedAction};
 pub use error::{ErrorBody, ErrorCode};
-pub use interrupt::{ActionRequest, Args, DecisionType, Interrupt, ReviewConfig};
+pub use interrupt::{
+    ActionRequest, Args, DecisionType, Interrupt, ResolvedInterrupt, ReviewConfig,
+};
 pub use plan::{PlanError, ResearchPlan, CREATE_RESEARCH_PLAN};
 pub use server::{
     ChatMessage, ResolvedBy, Role, RunStatus, ServerMessage, ThreadCreated, ThreadSnapshot,

@@ -81,6 +81,9 @@ pub struct ThreadSnapshot {
     /// can match the `message_delta` frames that follow.
     #[serde(default)]
     pub run_id: Option<String>,
+    /// Extension: the thread's answered interrupts, oldest first.
+    #[serde(default)]
+    pub resolved_interrupts: Vec<crate::interrupt::ResolvedInterrupt>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

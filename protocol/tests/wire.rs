@@ -118,6 +118,7 @@ fn server_frames_serialize_as_documented() {
         }],
         pending_interrupt: Some(interrupt),
         run_id: Some("r".into()),
+        resolved_interrupts: vec![],
     };
     let v = to_value(&ServerMessage::Snapshot(snapshot.clone()));
     assert_eq!(v["type"], "snapshot");

@@ -17,9 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let config = Config::from_env()?;
     // cargo-leptos passes the site's paths in LEPTOS_* variables.
-    let leptos = match leptos::prelude::get_configuration(None) {
-        Ok(conf) => conf.leptos_options,
-        Err(_) => startup::default_leptos_options(),
+    let leptos = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
+        leptos::prelude::get_configuration(None)?.leptos_options
+    } else {
+        startup::default_leptos_options()
     };
     let addr = config::site_addr()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -160,12 +160,15 @@ async fn execute(ctx: &RunContext, plan: &ResearchPlan) -> Result<(), AgentError
 }
 
 /// Streams `text` in word-aligned chunks, paced by the configured delay.
+/// Without a delay there is nothing to pace: the text goes out whole.
 async fn say(ctx: &RunContext, text: &str) {
     let delay = ctx.stream_delay();
+    if delay == Duration::ZERO {
+        ctx.emit_text(text);
+        return;
+    }
     for chunk in chunks(text, CHUNK_CHARS) {
-        if delay > Duration::ZERO {
-            tokio::time::sleep(delay).await;
-        }
+        tokio::time::sleep(delay).await;
         ctx.emit_text(chunk);
     }
 }

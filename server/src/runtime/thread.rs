@@ -5,14 +5,13 @@
 //! one order, and a new subscriber's snapshot is exactly the state before
 //! the first event it receives.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use protocol::{
-    ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, ResolvedBy, Role, RunStatus,
-    ServerMessage, ThreadSnapshot, ThreadStatus, ThreadSummary, ToolStatus,
+    ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, ResolvedBy, ResolvedInterrupt, Role,
+    RunStatus, ServerMessage, ThreadSnapshot, ThreadStatus, ThreadSummary, ToolStatus,
 };
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -29,8 +28,6 @@ pub type Frame = Bytes;
 /// Events a slow connection may fall behind by before it is resynchronized
 /// with a fresh snapshot. Small: every thread pays for it up front.
 const EVENT_BUFFER: usize = 32;
-/// Resolved interrupts remembered for retried decisions and `stale_interrupt`.
-const RESOLVED_KEPT: usize = 16;
 const TITLE_CHARS: usize = 60;
 
 pub struct Thread {
@@ -45,7 +42,9 @@ struct State {
     messages: Vec<ChatMessage>,
     updated_at: SystemTime,
     run: Option<ActiveRun>,
-    resolved: VecDeque<Resolved>,
+    /// Answered interrupts: the history snapshots show, and the record
+    /// that makes a retried decision an answer instead of an error.
+    resolved: Vec<Resolved>,
     /// The last message is the active run's assistant text, still growing.
     streaming_text: bool,
 }
@@ -64,8 +63,8 @@ struct Pending {
 }
 
 struct Resolved {
-    interrupt_id: String,
-    decision_id: Option<String>,
+    record: ResolvedInterrupt,
+    /// Its `interrupt_resolved` event, to answer retries with.
     frame: Frame,
 }
 
@@ -89,7 +88,7 @@ impl Thread {
                 messages: Vec::new(),
                 updated_at: SystemTime::now(),
                 run: None,
-                resolved: VecDeque::new(),
+                resolved: Vec::new(),
                 streaming_text: false,
             }),
             shared,
@@ -137,6 +136,7 @@ impl Thread {
             messages: state.messages.clone(),
             pending_interrupt: pending.map(|p| p.interrupt.clone()),
             run_id: run.map(|r| r.id.to_string()),
+            resolved_interrupts: state.resolved.iter().map(|r| r.record.clone()).collect(),
         }
     }
 
@@ -284,8 +284,10 @@ impl Thread {
         let mut state = self.lock();
         if let Some(repeat) = decision_id.as_deref().and_then(|id| {
             state.resolved.iter().find(|r| {
-                r.decision_id.as_deref() == Some(id)
-                    && interrupt_id.as_ref().is_none_or(|i| *i == r.interrupt_id)
+                r.record.decision_id.as_deref() == Some(id)
+                    && interrupt_id
+                        .as_ref()
+                        .is_none_or(|i| *i == r.record.interrupt.interrupt_id)
             })
         }) {
             return Ok(DecisionOutcome::Repeated(repeat.frame.clone()));
@@ -313,7 +315,7 @@ impl Thread {
         let _ = pending.reply.send(Resolution::Decided(decisions.clone()));
         self.record_resolution(
             &mut state,
-            pending.interrupt.interrupt_id,
+            pending.interrupt,
             decision_id,
             decisions,
             ResolvedBy::User,
@@ -336,7 +338,7 @@ impl Thread {
         let decisions = rejections(&pending.interrupt, "The request expired unanswered.");
         self.record_resolution(
             &mut state,
-            pending.interrupt.interrupt_id,
+            pending.interrupt,
             None,
             decisions,
             ResolvedBy::Timeout,
@@ -359,7 +361,7 @@ impl Thread {
             let decisions = rejections(&pending.interrupt, "Cancelled by the user.");
             self.record_resolution(
                 &mut state,
-                pending.interrupt.interrupt_id,
+                pending.interrupt,
                 None,
                 decisions,
                 ResolvedBy::User,
@@ -373,26 +375,26 @@ impl Thread {
     fn record_resolution(
         &self,
         state: &mut State,
-        interrupt_id: String,
+        interrupt: Interrupt,
         decision_id: Option<String>,
         decisions: Vec<Decision>,
         by: ResolvedBy,
     ) {
         let message = ServerMessage::InterruptResolved {
-            interrupt_id: interrupt_id.clone(),
+            interrupt_id: interrupt.interrupt_id.clone(),
             decision_id: decision_id.clone(),
-            decisions,
+            decisions: decisions.clone(),
             by,
         };
         let frame = self.publish(state, &message);
-        if state.resolved.len() == RESOLVED_KEPT {
-            state.resolved.pop_front();
-        }
-        state.resolved.push_back(Resolved {
-            interrupt_id,
+        let record = ResolvedInterrupt {
+            after_message: state.messages.len(),
+            interrupt,
             decision_id,
-            frame,
-        });
+            decisions,
+            by,
+        };
+        state.resolved.push(Resolved { record, frame });
     }
 
     pub(crate) fn tool_result(&self, run_id: &str, name: &str, status: ToolStatus, output: &str) {
@@ -427,8 +429,13 @@ impl Thread {
         // Only reachable if an agent ended without awaiting its interrupt.
         if let Some(pending) = take_pending(&mut state) {
             let decisions = rejections(&pending.interrupt, "The run ended.");
-            let id = pending.interrupt.interrupt_id;
-            self.record_resolution(&mut state, id, None, decisions, ResolvedBy::User);
+            self.record_resolution(
+                &mut state,
+                pending.interrupt,
+                None,
+                decisions,
+                ResolvedBy::User,
+            );
         }
         state.run = None;
         state.streaming_text = false;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: the protocol and server suites over real sockets, the
+# UI's model, then Playwright in a real Chromium against the release build.
+# Installs its tools on first use.
+set -euo pipefail
+cd "$(dirname "$0")"
+HITL_NEED_BROWSER=1 source scripts/setup.sh
+
+echo "== protocol, server and app tests (cargo test)"
+# Per package: `--workspace` would unify the app's ssr and hydrate features.
+cargo test -p protocol
+cargo test -p server
+cargo test -p app --features ssr
+
+echo "== release build (cargo leptos build --release)"
+cargo leptos build --release
+
+echo "== end-to-end (Playwright, system Chromium)"
+cd end2end
+npx playwright test
