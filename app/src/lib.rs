@@ -1,11 +1,42 @@
-//! The HITL console's pages and components.
+//! The HITL console's pages and components, rendered on the server and
+//! hydrated in the browser.
+//!
+//! # Layout
+//!
+//! - [`thread_page`]: one thread: conversation, approval, message box.
+//! - [`approval`]: the approval component and the outcome card.
+//! - [`gallery`]: `/gallery`, every state of the approval component.
+//! - [`threads`]: the thread list and the "New thread" button.
+//! - [`model`]: the conversation as data, rebuilt from server events.
+//! - [`link`]: the browser's WebSocket, reconnecting with backoff.
+//! - [`time`]: protocol timestamps and the countdown.
+//!
+//! Architecture invariant: nothing renders differently on the server and in
+//! the browser; browser-only work (sockets, timers, fetches) happens in
+//! effects, which never run on the server.
+
+#![recursion_limit = "256"]
+
+pub mod approval;
+pub mod gallery;
+#[cfg(feature = "hydrate")]
+mod http;
+pub mod link;
+pub mod model;
+pub mod thread_page;
+pub mod threads;
+pub mod time;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    StaticSegment,
+    components::{Route, Router, Routes, A},
+    path,
 };
+
+use crate::gallery::Gallery;
+use crate::thread_page::ThreadPage;
+use crate::threads::{NewThreadButton, ThreadList, ThreadsChanged};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -14,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -28,24 +60,43 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(ThreadsChanged(RwSignal::new(0)));
     view! {
         <Stylesheet id="leptos" href="/pkg/hitl.css"/>
         <Title text="Research console"/>
         <Router>
-            <main>
-                <Routes fallback=|| "Page not found.".into_view()>
-                    <Route path=StaticSegment("") view=HomePage/>
-                </Routes>
-            </main>
+            <div class="layout">
+                <header class="topbar">
+                    <A href="/">
+                        <span class="brand">"Research console"</span>
+                    </A>
+                    <A href="/gallery">"Gallery"</A>
+                </header>
+                <aside class="sidebar">
+                    <ThreadList/>
+                </aside>
+                <main class="content">
+                    <Routes fallback=|| view! { <p>"Page not found."</p> }>
+                        <Route path=path!("") view=HomePage/>
+                        <Route path=path!("/threads/:id") view=ThreadPage/>
+                        <Route path=path!("/gallery") view=Gallery/>
+                    </Routes>
+                </main>
+            </div>
         </Router>
     }
 }
 
 #[component]
 fn HomePage() -> impl IntoView {
-    let count = RwSignal::new(0);
     view! {
-        <h1>"Research console"</h1>
-        <button on:click=move |_| *count.write() += 1>"Clicked " {count}</button>
+        <div class="home">
+            <h1>"Research console"</h1>
+            <p>
+                "Chat with the research agent. Before it creates a research plan it asks you: "
+                "approve the plan, edit it, or reject it."
+            </p>
+            <NewThreadButton/>
+        </div>
     }
 }

@@ -19,6 +19,9 @@ use hdrhistogram::Histogram;
 
 use session::{Http, Run};
 
+/// HTTP connections the open-loop runs share for `POST /api/threads`.
+const HTTP_POOL: usize = 16;
+
 #[derive(Parser)]
 struct Cli {
     /// The server's address.
@@ -43,6 +46,9 @@ enum Command {
         rate: u64,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Runs offered in this first stretch are not measured.
+        #[arg(long, default_value_t = 1)]
+        warmup_seconds: u64,
     },
     /// Holds N pending interrupts on N sockets and reads the server's memory.
     Hold {
@@ -63,8 +69,13 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             seconds,
         } => throughput(&cli.addr, concurrency, Duration::from_secs(seconds)).await,
-        Command::Latency { rate, seconds } => {
-            latency(&cli.addr, rate, Duration::from_secs(seconds)).await
+        Command::Latency {
+            rate,
+            seconds,
+            warmup_seconds,
+        } => {
+            let warmup = Duration::from_secs(warmup_seconds);
+            latency(&cli.addr, rate, warmup, Duration::from_secs(seconds)).await
         }
         Command::Hold { count, server_pid } => hold(&cli.addr, count, server_pid).await,
     }
@@ -112,21 +123,33 @@ async fn run_workers(
     Ok((runs, start.elapsed()))
 }
 
-async fn latency(addr: &str, rate: u64, length: Duration) -> anyhow::Result<()> {
+async fn latency(
+    addr: &str,
+    rate: u64,
+    warmup: Duration,
+    length: Duration,
+) -> anyhow::Result<()> {
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let total = (rate as f64 * length.as_secs_f64()) as u64;
+    let skipped = (rate as f64 * warmup.as_secs_f64()) as u64;
+    let total = skipped + (rate as f64 * length.as_secs_f64()) as u64;
+    // Kept-alive HTTP connections shared by the runs, as a browser's pool.
+    let mut pool = Vec::new();
+    for _ in 0..HTTP_POOL {
+        pool.push(Arc::new(tokio::sync::Mutex::new(Http::connect(addr).await?)));
+    }
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
         // Each run starts on its own schedule, not when the last one ended.
         tokio::time::sleep_until(start + interval * i as u32).await;
         let (addr, histogram, failures) = (addr.to_owned(), histogram.clone(), failures.clone());
+        let http = pool[i as usize % HTTP_POOL].clone();
         tasks.push(tokio::spawn(async move {
             let outcome = async {
-                let mut http = Http::connect(&addr).await?;
-                let run = Run::start(&mut http, &addr).await?;
+                let thread_id = http.lock().await.create_thread().await?;
+                let run = Run::start_on(&addr, thread_id).await?;
                 let round_trip = run.approve_and_finish().await?;
                 anyhow::Ok(round_trip)
             }
@@ -148,12 +171,15 @@ async fn latency(addr: &str, rate: u64, length: Duration) -> anyhow::Result<()> 
     let h = histogram.lock().unwrap();
     let failures = failures.lock().unwrap();
     println!(
-        "latency: {} runs offered at {rate}/s over {:.2} s ({} failed); decision round trip p50 {} µs, p99 {} µs, max {} µs",
+        "latency: {} runs offered at {rate}/s over {:.2} s ({} warm-up runs not measured, {} failed); decision round trip p50 {} µs, p90 {} µs, p99 {} µs, p99.9 {} µs, max {} µs",
         total,
         offered.as_secs_f64(),
+        skipped,
         failures.len(),
         h.value_at_quantile(0.50),
+        h.value_at_quantile(0.90),
         h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
         h.max()
     );
     if let Some(first) = failures.first() {

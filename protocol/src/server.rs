@@ -14,6 +14,10 @@ pub enum ServerMessage {
     Snapshot(ThreadSnapshot),
     RunStarted {
         run_id: String,
+        /// Extension: the user message the run answers (absent for a run
+        /// resumed from a checkpoint), so every tab can show it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_message: Option<String>,
     },
     MessageDelta {
         run_id: String,

@@ -15,7 +15,7 @@ use crate::startup::AppState;
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// Per-socket read buffer: sized for our small frames, not the 128 KiB
 /// default, which at 10,000 sockets alone costs over 1 GiB.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 
 /// An HTTP error: `{"code", "error"}` with a fitting status.

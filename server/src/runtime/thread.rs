@@ -182,7 +182,7 @@ impl Thread {
                 role: Role::User,
                 content: content.clone(),
             });
-            self.begin_run(&mut state)
+            self.begin_run(&mut state, Some(content.clone()))
         };
         run::spawn(self.clone(), run_id, cancel, RunInput::Message(content));
         Ok(())
@@ -204,7 +204,7 @@ impl Thread {
                     "Already streaming a response",
                 ));
             }
-            self.begin_run(&mut state)
+            self.begin_run(&mut state, None)
         };
         let input = RunInput::Resume {
             checkpoint,
@@ -214,7 +214,11 @@ impl Thread {
         Ok(())
     }
 
-    fn begin_run(&self, state: &mut State) -> (Arc<str>, CancellationToken) {
+    fn begin_run(
+        &self,
+        state: &mut State,
+        user_message: Option<String>,
+    ) -> (Arc<str>, CancellationToken) {
         let run_id: Arc<str> = new_id().into();
         let cancel = CancellationToken::new();
         state.run = Some(ActiveRun {
@@ -225,6 +229,7 @@ impl Thread {
         state.streaming_text = false;
         let started = ServerMessage::RunStarted {
             run_id: run_id.to_string(),
+            user_message,
         };
         self.publish(state, &started);
         (run_id, cancel)

@@ -1,0 +1,170 @@
+//! `/gallery`: the approval component in every state, from fixtures, with
+//! no agent running. For designers: edit `style/main.css` or
+//! `approval.rs` under `cargo leptos watch` and this page reloads.
+
+use leptos::prelude::*;
+use protocol::{
+    ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan,
+    ResolvedBy, ResolvedInterrupt, ReviewConfig, CREATE_RESEARCH_PLAN,
+};
+
+use crate::approval::{ApprovalPanel, CardMode, OutcomeCard, Phase};
+use crate::time::parse_rfc3339_ms;
+
+const EXPIRES_AT: &str = "2026-02-16T12:05:00Z";
+
+fn plan(topic: &str, steps: &[&str]) -> ResearchPlan {
+    let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+    ResearchPlan::new(topic, &steps).expect("fixture plans are valid")
+}
+
+fn anthropic() -> ResearchPlan {
+    plan(
+        "Anthropic",
+        &[
+            "Survey the background and history of Anthropic",
+            "Identify the key people, products and publications of Anthropic",
+            "Compare Anthropic with its closest alternatives",
+            "Summarize open questions and risks around Anthropic",
+        ],
+    )
+}
+
+fn request(plan: &ResearchPlan) -> ActionRequest {
+    ActionRequest {
+        name: CREATE_RESEARCH_PLAN.into(),
+        args: plan.to_args(),
+        description: format!("Create a {}-step research plan on {}.", plan.steps().len(), plan.topic()),
+    }
+}
+
+fn interrupt(requests: Vec<ActionRequest>) -> Interrupt {
+    let review_configs = requests
+        .iter()
+        .map(|r| ReviewConfig {
+            action_name: r.name.clone(),
+            allowed_decisions: if r.name == CREATE_RESEARCH_PLAN {
+                DecisionType::ALL.to_vec()
+            } else {
+                vec![DecisionType::Approve, DecisionType::Reject]
+            },
+        })
+        .collect();
+    Interrupt {
+        interrupt_id: "fixture".into(),
+        run_id: "fixture".into(),
+        action_requests: requests,
+        review_configs,
+        expires_at: EXPIRES_AT.into(),
+    }
+}
+
+fn resolved(decision: Decision, by: ResolvedBy) -> ResolvedInterrupt {
+    ResolvedInterrupt {
+        interrupt: interrupt(vec![request(&anthropic())]),
+        decision_id: None,
+        decisions: vec![decision],
+        by,
+        after_message: 0,
+    }
+}
+
+#[component]
+pub fn Gallery() -> impl IntoView {
+    let expires = parse_rfc3339_ms(EXPIRES_AT).expect("fixture time parses");
+    let seconds_left = |s: f64| Signal::stored(Some(expires - s * 1000.0));
+    let no_error = Signal::stored(None::<String>);
+    let ignore = Callback::new(|_: Vec<Decision>| {});
+    let single = || interrupt(vec![request(&anthropic())]);
+    let editing = |steps: Vec<String>| CardMode::Editing { topic: "Anthropic".into(), steps };
+
+    let long_text = "A very long topic that goes on and on to see how the card wraps text that never seems to end, including supercalifragilisticexpialidociouslylongwordswithoutanybreaks";
+    let long = plan(long_text, &[long_text, "Short step", &long_text.repeat(2)]);
+    let twenty: Vec<String> = (1..=20).map(|i| format!("Step number {i} of a long plan")).collect();
+    let twenty = ResearchPlan::new("A twenty-step plan", &twenty).expect("valid");
+    let email = ActionRequest {
+        name: "send_email".into(),
+        args: serde_json::json!({"to": "research-team@example.com", "subject": "Plan"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        description: "Email the plan to the research team.".into(),
+    };
+
+    let pending: Vec<(&str, &str, AnyView)> = vec![
+        ("pending", "Pending", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("editing", "Editing", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
+                modes=vec![editing(anthropic().steps().to_vec())]/>
+        }.into_any()),
+        ("editing-invalid", "Editing, with a validation error", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
+                modes=vec![editing(vec!["Read the paper".into(), String::new()])]/>
+        }.into_any()),
+        ("rejecting", "Rejecting, with a reason", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
+                modes=vec![CardMode::Rejecting { reason: "Focus on safety research".into() }]/>
+        }.into_any()),
+        ("submitting", "Submitting", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Submitting now=seconds_left(150.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("server-error", "Refused by the server", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(150.0) on_submit=ignore
+                error=Signal::stored(Some("decision 0: edited args are invalid: step 2 is empty".to_owned()))/>
+        }.into_any()),
+        ("about-to-expire", "About to expire", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(12.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("expiring", "At zero", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(0.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("disconnected", "Disconnected", view! {
+            <ApprovalPanel interrupt=single() phase=Phase::Offline now=seconds_left(90.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("twenty-steps", "A 20-step plan", view! {
+            <ApprovalPanel interrupt=interrupt(vec![request(&twenty)]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("long-text", "Very long text", view! {
+            <ApprovalPanel interrupt=interrupt(vec![request(&long)]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+        ("several", "Several action requests", view! {
+            <ApprovalPanel interrupt=interrupt(vec![request(&anthropic()), email]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
+        }.into_any()),
+    ];
+    let edited = plan("Constitutional AI", &["Read the paper", "Interview the authors"]);
+    let outcomes: Vec<(&str, &str, ResolvedInterrupt)> = vec![
+        ("approved", "Approved", resolved(Decision::Approve, ResolvedBy::User)),
+        ("edited", "Edited", resolved(
+            Decision::Edit { edited_action: EditedAction { name: CREATE_RESEARCH_PLAN.into(), args: edited.to_args() } },
+            ResolvedBy::User,
+        )),
+        ("rejected", "Rejected with a reason", resolved(
+            Decision::Reject { message: Some("Focus on safety research instead".into()) },
+            ResolvedBy::User,
+        )),
+        ("timed-out", "Timed out", resolved(
+            Decision::Reject { message: Some("The request expired unanswered.".into()) },
+            ResolvedBy::Timeout,
+        )),
+    ];
+    view! {
+        <div class="gallery">
+            <h1>"Approval component gallery"</h1>
+            <p class="muted">"Every state of the approval component, from fixtures. No agent is running; buttons do nothing here."</p>
+            {pending.into_iter().map(|(id, title, view)| view! {
+                <section class="gallery-item" data-state=id id=id>
+                    <h2 class="gallery-title">{title}</h2>
+                    {view}
+                </section>
+            }).collect_view()}
+            {outcomes.into_iter().map(|(id, title, outcome)| view! {
+                <section class="gallery-item" data-state=id id=id>
+                    <h2 class="gallery-title">{title}</h2>
+                    <OutcomeCard outcome/>
+                </section>
+            }).collect_view()}
+        </div>
+    }
+}

@@ -1,0 +1,328 @@
+//! One thread: the conversation, the pending approval and the message box.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use protocol::{ClientMessage, Decision, Role, RunStatus, ThreadStatus};
+
+use crate::approval::{ApprovalPanel, OutcomeCard, Phase};
+use crate::link::LinkStatus;
+use crate::model::{Conversation, Entry, InFlight};
+use crate::threads::{NewThreadButton, ThreadsChanged};
+
+#[component]
+pub fn ThreadPage() -> impl IntoView {
+    let params = use_params_map();
+    let thread_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    move || view! { <ThreadView thread_id=thread_id.get()/> }
+}
+
+#[component]
+fn ThreadView(thread_id: String) -> impl IntoView {
+    let conversation = RwSignal::new(Conversation::default());
+    let status = RwSignal::new(LinkStatus::Connecting);
+    let now = RwSignal::new(None::<f64>);
+    let changed = expect_context::<ThreadsChanged>();
+    let send = connect(thread_id, conversation, status, now, changed);
+
+    let phase = Signal::derive(move || {
+        if status.get() != LinkStatus::Connected {
+            Phase::Offline
+        } else if conversation.with(|c| c.in_flight.is_some()) {
+            Phase::Submitting
+        } else {
+            Phase::Ready
+        }
+    });
+    let decide = Callback::new(move |decisions: Vec<Decision>| {
+        // Exactly one decision per interrupt leaves this tab.
+        let Some(interrupt_id) = conversation.with_untracked(|c| {
+            c.in_flight
+                .is_none()
+                .then(|| c.pending.as_ref().map(|p| p.interrupt_id.clone()))
+                .flatten()
+        }) else {
+            return;
+        };
+        let flight = InFlight {
+            interrupt_id,
+            decision_id: new_decision_id(),
+            decisions,
+        };
+        conversation.update(|c| {
+            c.decision_error = None;
+            c.in_flight = Some(flight.clone());
+        });
+        send.run(decision_frame(&flight));
+    });
+
+    let pending_id = Memo::new(move |_| {
+        conversation.with(|c| c.pending.as_ref().map(|p| p.interrupt_id.clone()))
+    });
+    let approval_ref = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if pending_id.get().is_some() {
+            request_animation_frame(move || {
+                if let Some(el) = approval_ref.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
+        }
+    });
+    let decision_error = Signal::derive(move || {
+        conversation.with(|c| c.decision_error.as_ref().map(|e| e.error.clone()))
+    });
+    let approval = move || {
+        pending_id.get()?;
+        let interrupt = conversation.with_untracked(|c| c.pending.clone())?;
+        Some(view! {
+            <ApprovalPanel
+                interrupt
+                phase
+                now
+                error=decision_error
+                on_submit=decide
+                node_ref=approval_ref
+            />
+        })
+    };
+
+    let count = Memo::new(move |_| conversation.with(|c| c.entries.len()));
+    view! {
+        <div class="thread">
+            <header class="thread-header">
+                <ConnectionBadge status/>
+                <p class="sr-only" role="status">{move || announcement(&conversation.read())}</p>
+            </header>
+            <div class="messages" role="log" aria-live="polite" aria-label="Conversation" data-testid="messages">
+                {move || (!conversation.with(|c| c.loaded)).then(|| view! { <p class="muted">"Loading the conversation…"</p> })}
+                <For each=move || 0..count.get() key=|i| *i let:i>
+                    <EntryView conversation index=i/>
+                </For>
+            </div>
+            {approval}
+            <Show when=move || status.get() == LinkStatus::Gone>
+                <div class="notice" role="alert" data-testid="thread-gone">
+                    <p>"This thread is no longer on the server: it restarted, and threads are kept in memory only."</p>
+                    <NewThreadButton/>
+                </div>
+            </Show>
+            <Composer conversation status send/>
+        </div>
+    }
+}
+
+/// Opens the socket (in the browser only) and returns how to send a frame.
+fn connect(
+    thread_id: String,
+    conversation: RwSignal<Conversation>,
+    status: RwSignal<LinkStatus>,
+    now: RwSignal<Option<f64>>,
+    changed: ThreadsChanged,
+) -> Callback<ClientMessage> {
+    #[cfg(feature = "hydrate")]
+    {
+        let link = StoredValue::new_local(None::<crate::link::Link>);
+        Effect::new(move |_| {
+            let opened = crate::link::open(thread_id.clone(), status, move |message| {
+                let refresh_list = matches!(
+                    message,
+                    protocol::ServerMessage::RunStarted { .. } | protocol::ServerMessage::RunFinished { .. }
+                );
+                let is_snapshot = matches!(message, protocol::ServerMessage::Snapshot(_));
+                conversation.update(|c| c.apply(message));
+                if refresh_list {
+                    changed.notify();
+                }
+                // A decision lost with the old connection goes again, with
+                // the same decision_id: applied once whatever happened.
+                if is_snapshot {
+                    if let Some(flight) = conversation.with_untracked(|c| c.in_flight.clone()) {
+                        link.with_value(|l| {
+                            if let Some(l) = l {
+                                l.send(decision_frame(&flight));
+                            }
+                        });
+                    }
+                }
+            });
+            link.set_value(Some(opened));
+            now.set(Some(js_sys::Date::now()));
+            if let Ok(ticker) = set_interval_with_handle(
+                move || now.set(Some(js_sys::Date::now())),
+                std::time::Duration::from_millis(500),
+            ) {
+                on_cleanup(move || ticker.clear());
+            }
+        });
+        on_cleanup(move || {
+            link.with_value(|l| {
+                if let Some(l) = l {
+                    l.close();
+                }
+            })
+        });
+        Callback::new(move |message| {
+            link.with_value(|l| {
+                if let Some(l) = l {
+                    l.send(message);
+                }
+            })
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (thread_id, conversation, status, now, changed);
+        Callback::new(|_| {})
+    }
+}
+
+fn decision_frame(flight: &InFlight) -> ClientMessage {
+    ClientMessage::Decision {
+        interrupt_id: Some(flight.interrupt_id.clone()),
+        decision_id: Some(flight.decision_id.clone()),
+        decisions: flight.decisions.clone(),
+    }
+}
+
+fn new_decision_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let random = (js_sys::Math::random() * 1e16) as u64;
+        format!("{:x}-{random:x}", js_sys::Date::now() as u64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+fn announcement(c: &Conversation) -> &'static str {
+    match (c.loaded, c.status, &c.pending) {
+        (false, _, _) => "",
+        (_, _, Some(_)) => "The agent is waiting for your approval.",
+        (_, Some(ThreadStatus::Running), _) => "The agent is responding.",
+        _ => "",
+    }
+}
+
+#[component]
+fn ConnectionBadge(status: RwSignal<LinkStatus>) -> impl IntoView {
+    view! {
+        <p
+            class="connection"
+            class:ok=move || status.get() == LinkStatus::Connected
+            role="status"
+            data-testid="connection"
+            data-state=move || match status.get() {
+                LinkStatus::Connected => "connected",
+                LinkStatus::Connecting => "connecting",
+                LinkStatus::Reconnecting(_) => "reconnecting",
+                LinkStatus::Gone => "gone",
+            }
+        >
+            <span class="dot" aria-hidden="true"></span>
+            {move || status.get().label()}
+        </p>
+    }
+}
+
+#[component]
+fn EntryView(conversation: RwSignal<Conversation>, index: usize) -> impl IntoView {
+    let entry = Memo::new(move |_| conversation.with(|c| c.entries.get(index).cloned()));
+    move || {
+        entry.get().map(|entry| match entry {
+            Entry::Message(m) => {
+                let (class, who) = match m.role {
+                    Role::User => ("message user", "You"),
+                    Role::Assistant => ("message assistant", "Agent"),
+                    Role::Tool => ("message tool", "Tool"),
+                };
+                view! {
+                    <div class=class data-testid=class.replace(' ', "-")>
+                        <span class="who">{who}</span>
+                        <p class="text">{m.content}</p>
+                    </div>
+                }
+                .into_any()
+            }
+            Entry::Outcome(outcome) => view! { <OutcomeCard outcome/> }.into_any(),
+            Entry::RunEnded { status, error } => {
+                let text = match (status, error) {
+                    (RunStatus::Cancelled, _) => "Stopped.".to_owned(),
+                    (_, Some(e)) => format!("The run failed: {e}"),
+                    (_, None) => "The run failed.".to_owned(),
+                };
+                view! { <p class="run-ended" role="alert" data-testid="run-ended">{text}</p> }.into_any()
+            }
+        })
+    }
+}
+
+#[component]
+fn Composer(
+    conversation: RwSignal<Conversation>,
+    status: RwSignal<LinkStatus>,
+    send: Callback<ClientMessage>,
+) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let busy = move || conversation.with(|c| c.is_busy());
+    let offline = move || status.get() != LinkStatus::Connected;
+    let unavailable = move || busy() || offline() || !conversation.with(|c| c.loaded);
+    let submit = move || {
+        let content = draft.get_untracked().trim().to_owned();
+        if content.is_empty() || unavailable() {
+            return;
+        }
+        draft.set(String::new());
+        send.run(ClientMessage::SendMessage { content });
+    };
+    let why = move || {
+        if offline() {
+            Some("Reconnecting: you can send once the connection is back.")
+        } else if conversation.with(|c| c.pending.is_some()) {
+            Some("The agent is waiting for your decision above.")
+        } else if busy() {
+            Some("The agent is responding. Wait for it to finish, or stop it.")
+        } else {
+            None
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            {move || conversation.with(|c| c.error.clone()).map(|e| view! {
+                <p class="error" role="alert" data-testid="composer-error">{e.error}</p>
+            })}
+            <label class="sr-only" for="message">"Message"</label>
+            <textarea
+                id="message"
+                data-testid="message-input"
+                rows="2"
+                placeholder="Ask for a research plan, e.g. “Create a research plan for Anthropic”"
+                prop:value=move || draft.get()
+                aria-disabled=move || unavailable().to_string()
+                readonly=unavailable
+                aria-describedby="composer-why"
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <p id="composer-why" class="muted why">{why}</p>
+            <div class="actions">
+                <button type="submit" class="primary" data-testid="send" disabled=unavailable>"Send"</button>
+                <Show when=busy>
+                    <button
+                        type="button"
+                        class="danger"
+                        data-testid="stop"
+                        disabled=offline
+                        on:click=move |_| send.run(ClientMessage::Cancel)
+                    >
+                        "Stop"
+                    </button>
+                </Show>
+            </div>
+        </form>
+    }
+}

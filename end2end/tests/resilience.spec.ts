@@ -1,0 +1,53 @@
+import { test, expect } from "@playwright/test";
+import { ask, newThread, Server } from "./helpers";
+
+test("refresh while an approval is pending brings it back, and approving works", async ({ page }) => {
+  const url = await newThread(page);
+  await ask(page);
+  await page.reload();
+  await expect(page).toHaveURL(url);
+  const approval = page.getByTestId("approval");
+  await expect(approval.getByRole("heading", { name: "Anthropic" })).toBeVisible();
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(page.locator('[data-outcome="approved"]')).toBeVisible();
+  await expect(page.getByTestId("messages")).toContainText("The research plan is done.");
+  // The history survives another refresh.
+  await page.reload();
+  await expect(page.locator('[data-outcome="approved"]')).toBeVisible();
+});
+
+test("two tabs: a decision in one updates the other", async ({ page, context }) => {
+  const url = await newThread(page);
+  await ask(page);
+  const other = await context.newPage();
+  await other.goto(url);
+  await expect(other.getByTestId("approval")).toBeVisible();
+  await other.getByTestId("approval").getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByTestId("approval")).toBeHidden();
+  await expect(page.locator('[data-outcome="approved"]')).toBeVisible();
+  await expect(page.getByTestId("messages")).toContainText("The research plan is done.");
+  await expect(page.getByTestId("messages")).toContainText("Create a research plan for Anthropic");
+});
+
+test("the page reconnects by itself after the server restarts", async ({ page }) => {
+  const server = new Server(3401);
+  await server.start();
+  try {
+    await page.goto(server.url + "/");
+    await page.getByTestId("new-thread").first().click();
+    await page.waitForURL(/\/threads\//);
+    const badge = page.getByTestId("connection");
+    await expect(badge).toHaveAttribute("data-state", "connected");
+    await server.kill();
+    await expect(badge).toHaveAttribute("data-state", "reconnecting");
+    await expect(page.getByTestId("message-input")).toHaveAttribute("readonly", "");
+    await server.start();
+    // Threads live in memory until they are stored: the page reconnects and
+    // says the thread is gone instead of retrying for ever.
+    await expect(page.getByTestId("thread-gone")).toBeVisible({ timeout: 20_000 });
+    await page.getByTestId("thread-gone").getByTestId("new-thread").click();
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
+  } finally {
+    await server.kill();
+  }
+});
