@@ -5,12 +5,18 @@ import path from "node:path";
 const root = path.resolve(__dirname, "../..");
 
 /** Opens a new thread from the home page and waits for its socket. */
-export async function newThread(page: Page): Promise<string> {
-  await page.goto("/");
+export async function newThread(page: Page, base = ""): Promise<string> {
+  await page.goto(base + "/");
+  await hydrated(page);
   await page.getByTestId("new-thread").first().click();
   await page.waitForURL(/\/threads\/[0-9a-f]+$/);
   await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
   return page.url();
+}
+
+/** Waits until the WebAssembly has hydrated the page. */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
 }
 
 export async function ask(page: Page, text = "Create a research plan for Anthropic") {

@@ -1,11 +1,12 @@
 import { test, expect } from "@playwright/test";
-import { ask, newThread, Server } from "./helpers";
+import { ask, hydrated, newThread, Server } from "./helpers";
 
 test("refresh while an approval is pending brings it back, and approving works", async ({ page }) => {
   const url = await newThread(page);
   await ask(page);
   await page.reload();
   await expect(page).toHaveURL(url);
+  await hydrated(page);
   const approval = page.getByTestId("approval");
   await expect(approval.getByRole("heading", { name: "Anthropic" })).toBeVisible();
   await approval.getByRole("button", { name: "Approve" }).click();
@@ -21,6 +22,7 @@ test("two tabs: a decision in one updates the other", async ({ page, context }) 
   await ask(page);
   const other = await context.newPage();
   await other.goto(url);
+  await hydrated(other);
   await expect(other.getByTestId("approval")).toBeVisible();
   await other.getByTestId("approval").getByRole("button", { name: "Approve" }).click();
   await expect(page.getByTestId("approval")).toBeHidden();
@@ -33,11 +35,8 @@ test("the page reconnects by itself after the server restarts", async ({ page })
   const server = new Server(3401);
   await server.start();
   try {
-    await page.goto(server.url + "/");
-    await page.getByTestId("new-thread").first().click();
-    await page.waitForURL(/\/threads\//);
+    await newThread(page, server.url);
     const badge = page.getByTestId("connection");
-    await expect(badge).toHaveAttribute("data-state", "connected");
     await server.kill();
     await expect(badge).toHaveAttribute("data-state", "reconnecting");
     await expect(page.getByTestId("message-input")).toHaveAttribute("readonly", "");

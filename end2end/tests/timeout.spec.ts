@@ -1,14 +1,11 @@
 import { test, expect } from "@playwright/test";
-import { Server } from "./helpers";
+import { newThread, Server } from "./helpers";
 
 test("an unanswered approval counts down and times out", async ({ page }) => {
   const server = new Server(3402, { HITL_DECISION_TIMEOUT_SECS: "4" });
   await server.start();
   try {
-    await page.goto(server.url + "/");
-    await page.getByTestId("new-thread").first().click();
-    await page.waitForURL(/\/threads\//);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
+    await newThread(page, server.url);
     await page.getByTestId("message-input").fill("Create a research plan for Anthropic");
     await page.getByTestId("message-input").press("Enter");
     const countdown = page.getByTestId("countdown");
