@@ -6,8 +6,8 @@
 
 use leptos::prelude::*;
 use protocol::{
-    ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan,
-    ResolvedBy, ResolvedInterrupt, CREATE_RESEARCH_PLAN,
+    ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan, ResolvedBy,
+    ResolvedInterrupt, CREATE_RESEARCH_PLAN,
 };
 
 use crate::time::{countdown, parse_rfc3339_ms};
@@ -175,7 +175,8 @@ fn ApprovalCard(
     let body = {
         let plan = plan.clone();
         let request = request.clone();
-        move || match mode.get() {
+        move || {
+            match mode.get() {
             CardMode::View => match &plan {
                 Some(plan) => view! { <PlanView plan=plan.clone()/> }.into_any(),
                 None => view! {
@@ -190,6 +191,7 @@ fn ApprovalCard(
             CardMode::Rejecting { reason } => {
                 view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
             }
+        }
         }
     };
     view! {
@@ -247,7 +249,12 @@ fn PlanEditor(
     let topic = RwSignal::new(topic);
     // Each step keeps an id so inputs keep focus while others move.
     let next_id = StoredValue::new(steps.len());
-    let steps = RwSignal::new(steps.into_iter().enumerate().collect::<Vec<(usize, String)>>());
+    let steps = RwSignal::new(
+        steps
+            .into_iter()
+            .enumerate()
+            .collect::<Vec<(usize, String)>>(),
+    );
     let parsed = Memo::new(move |_| {
         let texts: Vec<String> = steps.with(|s| s.iter().map(|(_, t)| t.clone()).collect());
         ResearchPlan::new(&topic.get(), &texts)
@@ -297,6 +304,7 @@ fn PlanEditor(
                             let label = format!("Step {}", position + 1);
                             view! {
                                 <li class="step-row">
+                                    <span class="step-number" aria-hidden="true">{position + 1}"."</span>
                                     <input
                                         type="text"
                                         aria-label=label.clone()
@@ -431,7 +439,11 @@ fn describe(
             format!("Timed out: {} was not run", request.name),
             Some("Nobody decided before the request expired.".into()),
         ),
-        (_, Decision::Approve) => ("approved", format!("Approved {}", request.name), plan_summary(&request.args)),
+        (_, Decision::Approve) => (
+            "approved",
+            format!("Approved {}", request.name),
+            plan_summary(&request.args),
+        ),
         (_, Decision::Edit { edited_action }) => (
             "edited",
             format!("Edited and approved {}", request.name),

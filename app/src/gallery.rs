@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use protocol::{
-    ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan,
-    ResolvedBy, ResolvedInterrupt, ReviewConfig, CREATE_RESEARCH_PLAN,
+    ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan, ResolvedBy,
+    ResolvedInterrupt, ReviewConfig, CREATE_RESEARCH_PLAN,
 };
 
 use crate::approval::{ApprovalPanel, CardMode, OutcomeCard, Phase};
@@ -34,7 +34,11 @@ fn request(plan: &ResearchPlan) -> ActionRequest {
     ActionRequest {
         name: CREATE_RESEARCH_PLAN.into(),
         args: plan.to_args(),
-        description: format!("Create a {}-step research plan on {}.", plan.steps().len(), plan.topic()),
+        description: format!(
+            "Create a {}-step research plan on {}.",
+            plan.steps().len(),
+            plan.topic()
+        ),
     }
 }
 
@@ -76,11 +80,16 @@ pub fn Gallery() -> impl IntoView {
     let no_error = Signal::stored(None::<String>);
     let ignore = Callback::new(|_: Vec<Decision>| {});
     let single = || interrupt(vec![request(&anthropic())]);
-    let editing = |steps: Vec<String>| CardMode::Editing { topic: "Anthropic".into(), steps };
+    let editing = |steps: Vec<String>| CardMode::Editing {
+        topic: "Anthropic".into(),
+        steps,
+    };
 
     let long_text = "A very long topic that goes on and on to see how the card wraps text that never seems to end, including supercalifragilisticexpialidociouslylongwordswithoutanybreaks";
     let long = plan(long_text, &[long_text, "Short step", &long_text.repeat(2)]);
-    let twenty: Vec<String> = (1..=20).map(|i| format!("Step number {i} of a long plan")).collect();
+    let twenty: Vec<String> = (1..=20)
+        .map(|i| format!("Step number {i} of a long plan"))
+        .collect();
     let twenty = ResearchPlan::new("A twenty-step plan", &twenty).expect("valid");
     let email = ActionRequest {
         name: "send_email".into(),
@@ -133,21 +142,49 @@ pub fn Gallery() -> impl IntoView {
             <ApprovalPanel interrupt=interrupt(vec![request(&anthropic()), email]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
         }.into_any()),
     ];
-    let edited = plan("Constitutional AI", &["Read the paper", "Interview the authors"]);
+    let edited = plan(
+        "Constitutional AI",
+        &["Read the paper", "Interview the authors"],
+    );
     let outcomes: Vec<(&str, &str, ResolvedInterrupt)> = vec![
-        ("approved", "Approved", resolved(Decision::Approve, ResolvedBy::User)),
-        ("edited", "Edited", resolved(
-            Decision::Edit { edited_action: EditedAction { name: CREATE_RESEARCH_PLAN.into(), args: edited.to_args() } },
-            ResolvedBy::User,
-        )),
-        ("rejected", "Rejected with a reason", resolved(
-            Decision::Reject { message: Some("Focus on safety research instead".into()) },
-            ResolvedBy::User,
-        )),
-        ("timed-out", "Timed out", resolved(
-            Decision::Reject { message: Some("The request expired unanswered.".into()) },
-            ResolvedBy::Timeout,
-        )),
+        (
+            "approved",
+            "Approved",
+            resolved(Decision::Approve, ResolvedBy::User),
+        ),
+        (
+            "edited",
+            "Edited",
+            resolved(
+                Decision::Edit {
+                    edited_action: EditedAction {
+                        name: CREATE_RESEARCH_PLAN.into(),
+                        args: edited.to_args(),
+                    },
+                },
+                ResolvedBy::User,
+            ),
+        ),
+        (
+            "rejected",
+            "Rejected with a reason",
+            resolved(
+                Decision::Reject {
+                    message: Some("Focus on safety research instead".into()),
+                },
+                ResolvedBy::User,
+            ),
+        ),
+        (
+            "timed-out",
+            "Timed out",
+            resolved(
+                Decision::Reject {
+                    message: Some("The request expired unanswered.".into()),
+                },
+                ResolvedBy::Timeout,
+            ),
+        ),
     ];
     view! {
         <div class="gallery">

@@ -13,7 +13,10 @@ pub enum Entry {
     /// An answered interrupt, where it happened.
     Outcome(ResolvedInterrupt),
     /// How a run ended, when it did not simply complete.
-    RunEnded { status: RunStatus, error: Option<String> },
+    RunEnded {
+        status: RunStatus,
+        error: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,15 +94,17 @@ impl Conversation {
                 decisions,
                 by,
             } => {
-                if self.in_flight.as_ref().is_some_and(|f| f.interrupt_id == interrupt_id) {
+                if self
+                    .in_flight
+                    .as_ref()
+                    .is_some_and(|f| f.interrupt_id == interrupt_id)
+                {
                     self.in_flight = None;
                 }
                 let already = self.entries.iter().any(
                     |e| matches!(e, Entry::Outcome(o) if o.interrupt.interrupt_id == interrupt_id),
                 );
-                let Some(interrupt) = self
-                    .pending
-                    .take_if(|p| p.interrupt_id == interrupt_id)
+                let Some(interrupt) = self.pending.take_if(|p| p.interrupt_id == interrupt_id)
                 else {
                     return;
                 };
@@ -257,22 +262,35 @@ mod tests {
                 Entry::RunEnded { .. } => "ended".into(),
             })
             .collect();
-        assert_eq!(kinds, ["User:plan for X", "Assistant:Hello", "outcome:i", "Assistant:Done"]);
+        assert_eq!(
+            kinds,
+            [
+                "User:plan for X",
+                "Assistant:Hello",
+                "outcome:i",
+                "Assistant:Done"
+            ]
+        );
         assert!(!c.is_busy());
     }
 
     #[test]
     fn a_snapshot_interleaves_outcomes_and_keeps_a_live_decision_in_flight() {
-        let mut c = Conversation::default();
-        c.in_flight = Some(InFlight {
-            interrupt_id: "i2".into(),
-            decision_id: "d".into(),
-            decisions: vec![Decision::Approve],
-        });
+        let mut c = Conversation {
+            in_flight: Some(InFlight {
+                interrupt_id: "i2".into(),
+                decision_id: "d".into(),
+                decisions: vec![Decision::Approve],
+            }),
+            ..Conversation::default()
+        };
         let mut s = snapshot();
         s.status = ThreadStatus::Interrupted;
         s.messages = ["a", "b", "c"]
-            .map(|t| ChatMessage { role: Role::User, content: t.into() })
+            .map(|t| ChatMessage {
+                role: Role::User,
+                content: t.into(),
+            })
             .to_vec();
         s.resolved_interrupts = vec![ResolvedInterrupt {
             interrupt: interrupt("i1"),
@@ -307,7 +325,10 @@ mod tests {
         });
         assert_eq!(
             c.entries.last(),
-            Some(&Entry::RunEnded { status: RunStatus::Failed, error: Some("boom".into()) })
+            Some(&Entry::RunEnded {
+                status: RunStatus::Failed,
+                error: Some("boom".into())
+            })
         );
     }
 }

@@ -126,7 +126,8 @@ fn connect(
             let opened = crate::link::open(thread_id.clone(), status, move |message| {
                 let refresh_list = matches!(
                     message,
-                    protocol::ServerMessage::RunStarted { .. } | protocol::ServerMessage::RunFinished { .. }
+                    protocol::ServerMessage::RunStarted { .. }
+                        | protocol::ServerMessage::RunFinished { .. }
                 );
                 let is_snapshot = matches!(message, protocol::ServerMessage::Snapshot(_));
                 conversation.update(|c| c.apply(message));
@@ -250,7 +251,8 @@ fn EntryView(conversation: RwSignal<Conversation>, index: usize) -> impl IntoVie
                     (_, Some(e)) => format!("The run failed: {e}"),
                     (_, None) => "The run failed.".to_owned(),
                 };
-                view! { <p class="run-ended" role="alert" data-testid="run-ended">{text}</p> }.into_any()
+                view! { <p class="run-ended" role="alert" data-testid="run-ended">{text}</p> }
+                    .into_any()
             }
         })
     }

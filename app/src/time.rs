@@ -40,9 +40,18 @@ mod tests {
     #[test]
     fn parses_protocol_timestamps() {
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(parse_rfc3339_ms("2026-02-16T12:05:00Z"), Some(1_771_243_500_000.0));
-        assert_eq!(parse_rfc3339_ms("2026-02-16T12:05:00.250Z"), Some(1_771_243_500_250.0));
-        assert_eq!(parse_rfc3339_ms("2000-03-01T00:00:00Z"), Some(951_868_800_000.0));
+        assert_eq!(
+            parse_rfc3339_ms("2026-02-16T12:05:00Z"),
+            Some(1_771_243_500_000.0)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-02-16T12:05:00.250Z"),
+            Some(1_771_243_500_250.0)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2000-03-01T00:00:00Z"),
+            Some(951_868_800_000.0)
+        );
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
         assert_eq!(parse_rfc3339_ms("2026-02-16 12:05:00Z"), None);
     }

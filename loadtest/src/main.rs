@@ -123,12 +123,7 @@ async fn run_workers(
     Ok((runs, start.elapsed()))
 }
 
-async fn latency(
-    addr: &str,
-    rate: u64,
-    warmup: Duration,
-    length: Duration,
-) -> anyhow::Result<()> {
+async fn latency(addr: &str, rate: u64, warmup: Duration, length: Duration) -> anyhow::Result<()> {
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -137,7 +132,9 @@ async fn latency(
     // Kept-alive HTTP connections shared by the runs, as a browser's pool.
     let mut pool = Vec::new();
     for _ in 0..HTTP_POOL {
-        pool.push(Arc::new(tokio::sync::Mutex::new(Http::connect(addr).await?)));
+        pool.push(Arc::new(tokio::sync::Mutex::new(
+            Http::connect(addr).await?,
+        )));
     }
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);

@@ -166,7 +166,10 @@ fn server_frames_serialize_as_documented() {
         json!({"type": "error", "code": "already_streaming", "error": "Already streaming a response"})
     );
     assert_eq!(
-        to_value(&ServerMessage::RunStarted { run_id: "r".into(), user_message: None }),
+        to_value(&ServerMessage::RunStarted {
+            run_id: "r".into(),
+            user_message: None
+        }),
         json!({"type": "run_started", "run_id": "r"})
     );
     assert_eq!(

@@ -134,7 +134,10 @@ async fn a_retried_decision_is_applied_once_and_answered_again() {
     // The snapshot's history keeps the outcome, where it happened.
     let history = &snapshot["resolved_interrupts"];
     assert_eq!(history.as_array().unwrap().len(), 1);
-    assert_eq!(history[0]["interrupt"]["interrupt_id"], interrupt["interrupt_id"]);
+    assert_eq!(
+        history[0]["interrupt"]["interrupt_id"],
+        interrupt["interrupt_id"]
+    );
     assert_eq!(history[0]["decision_id"], "click-1");
     assert_eq!(history[0]["by"], "user");
     assert_eq!(history[0]["after_message"], 2);

@@ -20,7 +20,10 @@ async fn decision_sent_while_the_run_waits_is_applied_at_once() {
         .await;
     let frames = client.recv_until("interrupt").await;
     assert_eq!(frames[0]["type"], "run_started");
-    assert_eq!(frames[0]["user_message"], "Create a research plan for Anthropic");
+    assert_eq!(
+        frames[0]["user_message"],
+        "Create a research plan for Anthropic"
+    );
     let run_id = frames[0]["run_id"].clone();
     assert!(streamed_text(&frames).contains("Anthropic"));
     assert!(of_type(&frames, "message_delta")
