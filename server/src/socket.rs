@@ -42,7 +42,11 @@ pub async fn serve(
         let (replies, reply_queue) = mpsc::channel(REPLY_QUEUE);
         let reader = read(stream, &thread, replies, max_frame_bytes);
         let writer = write(sink, &thread, snapshot, events, reply_queue, shutdown);
+        // Reader first: an event caused by a frame (a decision's
+        // `interrupt_resolved`) is then written in the same poll, not after
+        // whatever the woken run and other tasks do first.
         tokio::select! {
+            biased;
             _ = reader => {}
             _ = writer => {}
         }

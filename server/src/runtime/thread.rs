@@ -27,7 +27,7 @@ pub type Frame = Bytes;
 
 /// Events a slow connection may fall behind by before it is resynchronized
 /// with a fresh snapshot. Small: every thread pays for it up front.
-const EVENT_BUFFER: usize = 32;
+const EVENT_BUFFER: usize = 16;
 const TITLE_CHARS: usize = 60;
 
 pub struct Thread {
