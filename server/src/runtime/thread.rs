@@ -336,19 +336,25 @@ impl Thread {
             .as_ref()
             .and_then(|r| r.pending.as_ref())
             .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id);
-        if !is_pending {
-            return false;
+        if is_pending {
+            self.reject_pending(
+                &mut state,
+                "The request expired unanswered.",
+                ResolvedBy::Timeout,
+            );
         }
-        let pending = take_pending(&mut state).expect("checked above");
-        let decisions = rejections(&pending.interrupt, "The request expired unanswered.");
-        self.record_resolution(
-            &mut state,
-            pending.interrupt,
-            None,
-            decisions,
-            ResolvedBy::Timeout,
-        );
-        true
+        is_pending
+    }
+
+    /// Resolves the pending interrupt, if any, with a rejection per action.
+    fn reject_pending(&self, state: &mut State, reason: &str, by: ResolvedBy) {
+        if let Some(pending) = take_pending(state) {
+            let reject = Decision::Reject {
+                message: Some(reason.to_owned()),
+            };
+            let decisions = vec![reject; pending.interrupt.action_requests.len()];
+            self.record_resolution(state, pending.interrupt, None, decisions, by);
+        }
     }
 
     /// Stops the active run (rule 6). A pending interrupt resolves as a
@@ -362,16 +368,7 @@ impl Thread {
             ));
         };
         let cancel = run.cancel.clone();
-        if let Some(pending) = take_pending(&mut state) {
-            let decisions = rejections(&pending.interrupt, "Cancelled by the user.");
-            self.record_resolution(
-                &mut state,
-                pending.interrupt,
-                None,
-                decisions,
-                ResolvedBy::User,
-            );
-        }
+        self.reject_pending(&mut state, "Cancelled by the user.", ResolvedBy::User);
         cancel.cancel();
         tracing::info!(thread_id = %self.id, "run cancel requested");
         Ok(())
@@ -432,16 +429,7 @@ impl Thread {
             return;
         }
         // Only reachable if an agent ended without awaiting its interrupt.
-        if let Some(pending) = take_pending(&mut state) {
-            let decisions = rejections(&pending.interrupt, "The run ended.");
-            self.record_resolution(
-                &mut state,
-                pending.interrupt,
-                None,
-                decisions,
-                ResolvedBy::User,
-            );
-        }
+        self.reject_pending(&mut state, "The run ended.", ResolvedBy::User);
         state.run = None;
         state.streaming_text = false;
         let finished = ServerMessage::RunFinished {
@@ -471,11 +459,4 @@ fn active<'a>(state: &'a mut State, run_id: &str) -> Option<&'a mut ActiveRun> {
 
 fn take_pending(state: &mut State) -> Option<Pending> {
     state.run.as_mut()?.pending.take()
-}
-
-fn rejections(interrupt: &Interrupt, reason: &str) -> Vec<Decision> {
-    let reject = Decision::Reject {
-        message: Some(reason.to_owned()),
-    };
-    vec![reject; interrupt.action_requests.len()]
 }
