@@ -57,6 +57,10 @@ enum Command {
         /// The server's process id, for /proc/PID/status.
         #[arg(long)]
         server_pid: u32,
+        /// Close each socket once its interrupt arrives: measures the
+        /// threads and runs alone, without the connections.
+        #[arg(long)]
+        without_sockets: bool,
     },
 }
 
@@ -77,7 +81,11 @@ async fn main() -> anyhow::Result<()> {
             let warmup = Duration::from_secs(warmup_seconds);
             latency(&cli.addr, rate, warmup, Duration::from_secs(seconds)).await
         }
-        Command::Hold { count, server_pid } => hold(&cli.addr, count, server_pid).await,
+        Command::Hold {
+            count,
+            server_pid,
+            without_sockets,
+        } => hold(&cli.addr, count, server_pid, without_sockets).await,
     }
 }
 
@@ -185,7 +193,12 @@ async fn latency(addr: &str, rate: u64, warmup: Duration, length: Duration) -> a
     Ok(())
 }
 
-async fn hold(addr: &str, count: usize, server_pid: u32) -> anyhow::Result<()> {
+async fn hold(
+    addr: &str,
+    count: usize,
+    server_pid: u32,
+    without_sockets: bool,
+) -> anyhow::Result<()> {
     let before = memory(server_pid)?;
     let start = Instant::now();
     let mut held = Vec::with_capacity(count);
@@ -195,23 +208,29 @@ async fn hold(addr: &str, count: usize, server_pid: u32) -> anyhow::Result<()> {
         let thread_id = http.create_thread().await?;
         let addr = addr.to_owned();
         pending.push(tokio::spawn(async move {
-            Run::start_on(&addr, thread_id).await
+            let run = Run::start_on(&addr, thread_id).await?;
+            if without_sockets {
+                run.close().await;
+                return anyhow::Ok(None);
+            }
+            anyhow::Ok(Some(run))
         }));
         // Keep a few hundred handshakes in flight, not ten thousand.
         if pending.len() == 256 {
             for task in pending.drain(..) {
-                held.push(task.await??);
+                held.extend(task.await??);
             }
         }
     }
     for task in pending {
-        held.push(task.await??);
+        held.extend(task.await??);
     }
     let ramp = start.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let holding = memory(server_pid)?;
     println!(
-        "hold: {count} pending interrupts on {count} open sockets after {:.1} s; server RSS {:.1} MiB (peak {:.1} MiB; {:.1} MiB before), {:.1} KiB per held interrupt",
+        "hold: {count} pending interrupts on {} open sockets after {:.1} s; server RSS {:.1} MiB (peak {:.1} MiB; {:.1} MiB before), {:.1} KiB per held interrupt",
+        held.len(),
         ramp.as_secs_f64(),
         holding.rss_kib as f64 / 1024.0,
         holding.peak_kib as f64 / 1024.0,
@@ -219,6 +238,7 @@ async fn hold(addr: &str, count: usize, server_pid: u32) -> anyhow::Result<()> {
         (holding.rss_kib - before.rss_kib) as f64 / count as f64,
     );
     // Every one of them can still be approved and completes.
+    let held_is_empty = held.is_empty();
     let mut finishing = Vec::with_capacity(count);
     for run in held {
         finishing.push(tokio::spawn(run.approve_and_finish()));
@@ -228,7 +248,9 @@ async fn hold(addr: &str, count: usize, server_pid: u32) -> anyhow::Result<()> {
         task.await?.context("an approved run did not complete")?;
         completed += 1;
     }
-    println!("hold: all {completed} held runs approved and completed");
+    if !held_is_empty {
+        println!("hold: all {completed} held runs approved and completed");
+    }
     Ok(())
 }
 

@@ -107,8 +107,15 @@ impl Run {
         Ok(round_trip)
     }
 
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
     /// Reads frames until one of type `kind`; an `error` frame fails.
+    /// Only that frame is parsed: serde puts the tag first, so a prefix
+    /// tells the type, and the tool spends its time on sockets, not JSON.
     async fn expect(&mut self, kind: &str) -> anyhow::Result<Value> {
+        let wanted = format!("{{\"type\":\"{kind}\"");
         loop {
             let message = tokio::time::timeout(FRAME_WAIT, self.ws.next())
                 .await
@@ -117,12 +124,11 @@ impl Run {
             let Message::Text(text) = message else {
                 continue;
             };
-            let frame: Value = serde_json::from_str(&text)?;
-            if frame["type"] == kind {
-                return Ok(frame);
+            if text.starts_with(&wanted) {
+                return Ok(serde_json::from_str(&text)?);
             }
-            if frame["type"] == "error" {
-                bail!("server error while waiting for {kind}: {frame}");
+            if text.starts_with("{\"type\":\"error\"") {
+                bail!("server error while waiting for {kind}: {}", text.as_str());
             }
         }
     }
