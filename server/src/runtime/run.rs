@@ -123,7 +123,8 @@ pub(super) fn spawn(
     cancel: CancellationToken,
     input: RunInput,
 ) {
-    let span = tracing::info_span!("run", thread_id = %thread.id(), %run_id);
+    // No parent: a run belongs to its thread, not to the connection that started it.
+    let span = tracing::info_span!(parent: None, "run", thread_id = %thread.id(), %run_id);
     tokio::spawn(drive(thread, run_id, cancel, input).instrument(span));
 }
 

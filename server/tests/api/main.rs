@@ -1,6 +1,7 @@
 //! Integration tests: a real server on an ephemeral port, real WebSockets.
 //! One module per rule or feature of PROTOCOL.md.
 
+mod binary;
 mod cancel;
 mod connections;
 mod errors;

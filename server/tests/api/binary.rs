@@ -1,0 +1,90 @@
+//! The real binary: SIGTERM stops it cleanly, and bad settings are refused
+//! with a message that names them.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_going_away_and_exits_zero() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let created: serde_json::Value = http
+        .post(format!("{base}/api/threads"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "ws://127.0.0.1:{port}/ws/threads/{}",
+        created["thread_id"].as_str().unwrap()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let close = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a 1001 close, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "exit status {exit}");
+}
+
+#[test]
+fn a_bad_setting_is_refused_by_name() {
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("HITL_DECISION_TIMEOUT_SECS", "five minutes")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HITL_DECISION_TIMEOUT_SECS"), "{stderr}");
+    assert!(stderr.contains("five minutes"), "{stderr}");
+}
