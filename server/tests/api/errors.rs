@@ -152,3 +152,21 @@ async fn decisions_and_cancels_with_nothing_to_act_on() {
     client.approve(&interrupt).await;
     assert_eq!(client.recv().await["type"], "interrupt_resolved");
 }
+
+#[tokio::test]
+async fn a_flood_of_bad_frames_is_answered_in_order_and_loses_nothing() {
+    let server = TestServer::start().await;
+    let (thread_id, mut client, interrupt) = server.interrupted("research plan for Anthropic").await;
+    // Sent without reading a single answer in between.
+    for i in 0..300 {
+        client.send_raw(format!("not json {i}")).await;
+    }
+    for _ in 0..300 {
+        expect_error(&mut client, "invalid_message").await;
+    }
+    client.assert_alive().await;
+    let snapshot = server.runtime.thread(&thread_id).unwrap().snapshot();
+    assert!(snapshot.pending_interrupt.is_some());
+    client.approve(&interrupt).await;
+    assert_eq!(client.recv_type("run_finished").await["status"], "completed");
+}
