@@ -24,6 +24,16 @@ test("release WebAssembly size and time to interactive", async ({ page }) => {
     expect(hydratedAt).toBeGreaterThan(0);
     samples.push(hydratedAt);
   }
+  // What Chromium actually downloaded: the server compresses the site.
+  const transferred = await page.evaluate(() => {
+    const wasm = performance
+      .getEntriesByType("resource")
+      .find((e) => e.name.endsWith(".wasm")) as PerformanceResourceTiming | undefined;
+    return wasm ? { encoded: wasm.encodedBodySize, decoded: wasm.decodedBodySize } : null;
+  });
+  expect(transferred).not.toBeNull();
+  expect(transferred!.encoded).toBeLessThan(transferred!.decoded);
+  console.log(`wasm over the wire: ${kib(transferred!.encoded)} KiB (of ${kib(transferred!.decoded)} KiB)`);
   samples.sort((a, b) => a - b);
   console.log(
     `time to interactive (navigation start → hydrated), 5 loads: median ${samples[2].toFixed(0)} ms, ` +

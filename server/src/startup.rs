@@ -12,6 +12,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::compression::CompressionLayer;
 
 use crate::api;
 use crate::runtime::Runtime;
@@ -37,6 +38,14 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos.clone();
         move || app::shell(options.clone())
     };
+    // Pages and their assets (a megabyte of WebAssembly) go out compressed;
+    // the API and the WebSocket upgrade are left alone.
+    let site = Router::new()
+        .leptos_routes(&state, pages, shell)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(api::healthz))
         .route(
@@ -45,10 +54,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/threads/{thread_id}", get(api::get_thread))
         .route("/ws/threads/{thread_id}", get(api::connect))
-        .leptos_routes(&state, pages, shell)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .merge(site)
         .with_state(state)
 }
 

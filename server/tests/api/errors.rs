@@ -156,7 +156,8 @@ async fn decisions_and_cancels_with_nothing_to_act_on() {
 #[tokio::test]
 async fn a_flood_of_bad_frames_is_answered_in_order_and_loses_nothing() {
     let server = TestServer::start().await;
-    let (thread_id, mut client, interrupt) = server.interrupted("research plan for Anthropic").await;
+    let (thread_id, mut client, interrupt) =
+        server.interrupted("research plan for Anthropic").await;
     // Sent without reading a single answer in between.
     for i in 0..300 {
         client.send_raw(format!("not json {i}")).await;
@@ -168,5 +169,8 @@ async fn a_flood_of_bad_frames_is_answered_in_order_and_loses_nothing() {
     let snapshot = server.runtime.thread(&thread_id).unwrap().snapshot();
     assert!(snapshot.pending_interrupt.is_some());
     client.approve(&interrupt).await;
-    assert_eq!(client.recv_type("run_finished").await["status"], "completed");
+    assert_eq!(
+        client.recv_type("run_finished").await["status"],
+        "completed"
+    );
 }

@@ -106,3 +106,28 @@ async fn shutdown_closes_sockets_with_going_away_and_keeps_no_task() {
         .expect("the server did not stop")
         .unwrap();
 }
+
+#[tokio::test]
+async fn pages_go_out_compressed_and_the_api_does_not() {
+    let server = TestServer::start().await;
+    let page = server
+        .http
+        .get(server.url("/"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-encoding"], "br");
+    let api = server
+        .http
+        .get(server.url("/api/threads"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(api.headers().get("content-encoding").is_none());
+    // The WebSocket upgrade still works with the same header.
+    let thread_id = server.create_thread().await;
+    server.connect(&thread_id).await;
+}
