@@ -10,10 +10,12 @@
 //! - [`runtime`]: threads, runs and interrupts. A run is a task; an agent
 //!   asks for a decision with one awaitable call.
 //! - [`agent`]: the agent trait and the built-in research agent.
+//! - [`assets`]: the built site's assets, compressed once at start.
 //! - [`config`]: settings from the environment.
 
 pub mod agent;
 pub mod api;
+pub mod assets;
 pub mod config;
 pub mod runtime;
 pub mod socket;

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 
 use crate::api;
 use crate::runtime::Runtime;
@@ -40,7 +41,10 @@ pub fn router(state: AppState) -> Router {
     };
     // Pages and their assets (a megabyte of WebAssembly) go out compressed;
     // the API and the WebSocket upgrade are left alone.
+    let pkg = std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir);
+    let assets = ServeDir::new(pkg).precompressed_br();
     let site = Router::new()
+        .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
         .leptos_routes(&state, pages, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
@@ -73,6 +77,12 @@ pub async fn serve(
         connections: TaskTracker::new(),
     };
     let connections = state.connections.clone();
+    let pkg = std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir);
+    tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
+        Ok(written) if !written.is_empty() => tracing::info!(?written, "assets compressed"),
+        Ok(_) => {}
+        Err(e) => tracing::info!(dir = %pkg.display(), error = %e, "assets not precompressed"),
+    });
     // Without TCP_NODELAY two small frames sent back to back stall ~40 ms.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
