@@ -41,8 +41,7 @@ pub fn router(state: AppState) -> Router {
     };
     // Pages and their assets (a megabyte of WebAssembly) go out compressed;
     // the API and the WebSocket upgrade are left alone.
-    let pkg = std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir);
-    let assets = ServeDir::new(pkg).precompressed_br();
+    let assets = ServeDir::new(pkg_dir(&state.leptos)).precompressed_br();
     let site = Router::new()
         .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
         .leptos_routes(&state, pages, shell)
@@ -77,7 +76,7 @@ pub async fn serve(
         connections: TaskTracker::new(),
     };
     let connections = state.connections.clone();
-    let pkg = std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir);
+    let pkg = pkg_dir(&state.leptos);
     tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
         Ok(written) if !written.is_empty() => tracing::info!(?written, "assets compressed"),
         Ok(_) => {}
@@ -93,6 +92,11 @@ pub async fn serve(
     connections.close();
     let _ = tokio::time::timeout(Duration::from_secs(2), connections.wait()).await;
     Ok(())
+}
+
+/// Where cargo-leptos writes the WebAssembly, JavaScript and CSS.
+fn pkg_dir(options: &LeptosOptions) -> std::path::PathBuf {
+    std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir)
 }
 
 /// Leptos settings for a server started outside cargo-leptos (tests, or

@@ -66,6 +66,12 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET path`, its body as JSON (any status).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     pub async fn create_thread(&self) -> String {
         let response = self
             .http

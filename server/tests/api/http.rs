@@ -22,15 +22,7 @@ async fn threads_are_created_listed_newest_first_and_fetched() {
     let second = interrupt["run_id"].clone(); // keep the binding used
     let _ = second;
 
-    let list: Vec<Value> = server
-        .http
-        .get(server.url("/api/threads"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = server.get_json("/api/threads").await;
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["title"], "Create a research plan for Anthropic");
     assert_eq!(list[0]["status"], "interrupted");
@@ -42,17 +34,11 @@ async fn threads_are_created_listed_newest_first_and_fetched() {
     }
 
     let snapshot: Value = server
-        .http
-        .get(server.url(&format!(
+        .get_json(&format!(
             "/api/threads/{}",
             list[0]["thread_id"].as_str().unwrap()
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert!(snapshot.get("type").is_none());
     assert_eq!(snapshot["status"], "interrupted");
     assert_eq!(

@@ -48,15 +48,7 @@ async fn decision_sent_while_the_run_waits_is_applied_at_once() {
         "{left:?}"
     );
 
-    let status: serde_json::Value = server
-        .http
-        .get(server.url(&format!("/api/threads/{thread_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = server.get_json(&format!("/api/threads/{thread_id}")).await;
     assert_eq!(status["status"], "interrupted");
 
     let sent = Instant::now();
