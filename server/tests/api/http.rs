@@ -19,8 +19,6 @@ async fn threads_are_created_listed_newest_first_and_fetched() {
     let (_, mut client, interrupt) = server
         .interrupted("Create a research plan for Anthropic")
         .await;
-    let second = interrupt["run_id"].clone(); // keep the binding used
-    let _ = second;
 
     let list: Vec<Value> = server.get_json("/api/threads").await;
     assert_eq!(list.len(), 2);
