@@ -196,10 +196,7 @@ async fn write(
     replies: &Replies,
     shutdown: CancellationToken,
 ) -> Result<(), axum::Error> {
-    sink.send(text(Frame::from(
-        ServerMessage::Snapshot(snapshot).to_json(),
-    )))
-    .await?;
+    sink.send(text(snapshot_frame(snapshot))).await?;
     loop {
         let first = match replies.pop() {
             Some(frame) => frame,
@@ -246,10 +243,14 @@ fn next_event(
             info!(missed, "connection fell behind; resending the snapshot");
             let (snapshot, fresh) = thread.subscribe();
             *events = fresh;
-            Some(Frame::from(ServerMessage::Snapshot(snapshot).to_json()))
+            Some(snapshot_frame(snapshot))
         }
         Err(RecvError::Closed) => None,
     }
+}
+
+fn snapshot_frame(snapshot: ThreadSnapshot) -> Frame {
+    Frame::from(ServerMessage::Snapshot(snapshot).to_json())
 }
 
 fn text(frame: Frame) -> Message {

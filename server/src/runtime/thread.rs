@@ -169,12 +169,7 @@ impl Thread {
         }
         let (run_id, cancel) = {
             let mut state = self.lock();
-            if state.run.is_some() {
-                return Err(ErrorBody::new(
-                    ErrorCode::AlreadyStreaming,
-                    "Already streaming a response",
-                ));
-            }
+            refuse_if_running(&state)?;
             if state.title.is_empty() {
                 state.title = content.trim().chars().take(TITLE_CHARS).collect();
             }
@@ -198,12 +193,7 @@ impl Thread {
     ) -> Result<(), ErrorBody> {
         let (run_id, cancel) = {
             let mut state = self.lock();
-            if state.run.is_some() {
-                return Err(ErrorBody::new(
-                    ErrorCode::AlreadyStreaming,
-                    "Already streaming a response",
-                ));
-            }
+            refuse_if_running(&state)?;
             self.begin_run(&mut state, None)
         };
         let input = RunInput::Resume {
@@ -438,6 +428,17 @@ impl Thread {
             error,
         };
         self.publish(&mut state, &finished);
+    }
+}
+
+/// Rule 3: one run at a time per thread.
+fn refuse_if_running(state: &State) -> Result<(), ErrorBody> {
+    match state.run {
+        Some(_) => Err(ErrorBody::new(
+            ErrorCode::AlreadyStreaming,
+            "Already streaming a response",
+        )),
+        None => Ok(()),
     }
 }
 
