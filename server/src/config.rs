@@ -34,6 +34,16 @@ pub struct ConfigError {
     reason: String,
 }
 
+impl ConfigError {
+    pub fn new(name: &'static str, value: &str, reason: &str) -> Self {
+        Self {
+            name,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 impl Config {
     /// Reads `HITL_*` variables; unset ones keep their defaults.
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -1,6 +1,3 @@
-use std::sync::Arc;
-
-use server::agent::ResearchAgent;
 use server::config::{self, Config};
 use server::runtime::Runtime;
 use server::startup;
@@ -31,6 +28,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let config = Config::from_env()?;
+    let agent = server::agent::from_env()?;
     // cargo-leptos passes the site's paths in LEPTOS_* variables.
     let leptos = if std::env::var_os("LEPTOS_OUTPUT_NAME").is_some() {
         leptos::prelude::get_configuration(None)?.leptos_options
@@ -50,7 +48,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             shutdown.cancel();
         }
     });
-    let runtime = Runtime::new(config, Arc::new(ResearchAgent));
+    let runtime = Runtime::new(config, agent);
     startup::serve(listener, runtime, leptos, shutdown).await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: agents never see a connection, a frame or the
 //! thread's lock. Everything they do goes through the context.
 
+pub mod openai;
 mod research;
 
 use futures_util::future::BoxFuture;
@@ -12,6 +13,23 @@ use protocol::Args;
 use crate::runtime::{Resolution, RunContext};
 
 pub use research::ResearchAgent;
+
+/// The agent `HITL_AGENT` names: `builtin` (the default) or `openai`.
+pub fn from_env() -> Result<std::sync::Arc<dyn Agent>, crate::config::ConfigError> {
+    match std::env::var("HITL_AGENT").as_deref().map(str::trim) {
+        Err(_) | Ok("") | Ok("builtin") => Ok(std::sync::Arc::new(ResearchAgent)),
+        Ok("openai") => {
+            let config = openai::OpenAiConfig::from_env()?;
+            tracing::info!(?config, "agent: OpenAI-compatible");
+            Ok(std::sync::Arc::new(openai::OpenAiAgent::new(config)))
+        }
+        Ok(other) => Err(crate::config::ConfigError::new(
+            "HITL_AGENT",
+            other,
+            "must be `builtin` or `openai`",
+        )),
+    }
+}
 
 /// What a run starts from.
 #[derive(Clone, Debug)]

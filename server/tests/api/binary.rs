@@ -88,3 +88,27 @@ fn a_bad_setting_is_refused_by_name() {
     assert!(stderr.contains("HITL_DECISION_TIMEOUT_SECS"), "{stderr}");
     assert!(stderr.contains("five minutes"), "{stderr}");
 }
+
+#[test]
+fn agent_settings_are_checked_at_start() {
+    let refused = |vars: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env_remove("HITL_MODEL")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused(&[("HITL_AGENT", "gpt")]);
+    assert!(stderr.contains("HITL_AGENT=\"gpt\""), "{stderr}");
+    let stderr = refused(&[("HITL_AGENT", "openai")]);
+    assert!(stderr.contains("HITL_MODEL"), "{stderr}");
+    let stderr = refused(&[
+        ("HITL_AGENT", "openai"),
+        ("HITL_MODEL", "llama3.1"),
+        ("HITL_TOOL_APPROVAL", "send_email:approve"),
+    ]);
+    assert!(stderr.contains("unknown tool `send_email`"), "{stderr}");
+}

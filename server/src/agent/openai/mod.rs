@@ -1,0 +1,414 @@
+//! An agent backed by any OpenAI-compatible `/v1/chat/completions` server
+//! (Ollama, vLLM, llama.cpp, hosted APIs), with streaming and tool calls.
+//!
+//! A run is a loop of model turns. Text streams to the thread as it
+//! arrives. Tool calls that need review become one interrupt (one action
+//! request per call); the others run at once. Results go back to the model,
+//! which takes the next turn, until it answers without calling a tool.
+
+mod client;
+mod stream;
+mod tools;
+mod wire;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use protocol::{ActionRequest, Args, ChatMessage, Decision, ReviewConfig, Role, ToolStatus};
+use serde::{Deserialize, Serialize};
+
+use super::{Agent, AgentError, RunInput};
+use crate::config::ConfigError;
+use crate::runtime::{InterruptRequest, Resolution, RunContext};
+pub use client::ModelError;
+pub use tools::ApprovalPolicy;
+use wire::{Message, ToolCall, ToolDefinition};
+
+/// Model turns one run may take before it is stopped: a model that keeps
+/// calling tools never finishes otherwise.
+const MAX_TURNS: u32 = 10;
+
+const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+const DEFAULT_SYSTEM_PROMPT: &str = "You are a careful research assistant. When the user asks \
+for research, propose a plan by calling create_research_plan with a short topic and three to \
+six concrete steps; a person reviews every plan before it is created. After a tool result, \
+tell the user briefly what happened. If the person rejected the plan, acknowledge their reason \
+and ask how to change it. If the request expired unanswered, say that nobody answered it (it \
+was not rejected).";
+
+/// A value kept out of logs and error messages.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OpenAiConfig {
+    /// Up to and including `/v1`, e.g. `http://localhost:11434/v1`.
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    pub model: String,
+    pub approval: ApprovalPolicy,
+    pub system_prompt: String,
+}
+
+impl OpenAiConfig {
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: None,
+            model: model.into(),
+            approval: ApprovalPolicy::default(),
+            system_prompt: DEFAULT_SYSTEM_PROMPT.into(),
+        }
+    }
+
+    /// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `HITL_MODEL` (required),
+    /// `HITL_TOOL_APPROVAL` and `HITL_SYSTEM_PROMPT`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let model = var("HITL_MODEL").ok_or_else(|| {
+            ConfigError::new(
+                "HITL_MODEL",
+                "",
+                "HITL_AGENT=openai needs a model name, e.g. HITL_MODEL=llama3.1",
+            )
+        })?;
+        let base_url = var("OPENAI_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        if !base_url.starts_with("http://") && !base_url.starts_with("https://") {
+            return Err(ConfigError::new(
+                "OPENAI_BASE_URL",
+                &base_url,
+                "must start with http:// or https://",
+            ));
+        }
+        let mut config = Self::new(base_url, model);
+        config.api_key = var("OPENAI_API_KEY").map(Secret::new);
+        if let Ok(spec) = std::env::var("HITL_TOOL_APPROVAL") {
+            config.approval = ApprovalPolicy::parse(&spec)
+                .map_err(|e| ConfigError::new("HITL_TOOL_APPROVAL", &spec, &e))?;
+        }
+        if let Some(prompt) = var("HITL_SYSTEM_PROMPT") {
+            config.system_prompt = prompt;
+        }
+        Ok(config)
+    }
+}
+
+pub struct OpenAiAgent(Arc<Inner>);
+
+struct Inner {
+    client: client::ModelClient,
+    tools: Vec<ToolDefinition>,
+    approval: ApprovalPolicy,
+    system_prompt: String,
+    api_key: Option<Secret>,
+}
+
+/// The run's whole state at an interrupt: the conversation so far and the
+/// tool calls waiting for review, in the order of the action requests.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+enum Checkpoint {
+    ToolReview {
+        messages: Vec<Message>,
+        reviewed: Vec<ToolCall>,
+        turns: u32,
+    },
+}
+
+impl OpenAiAgent {
+    pub fn new(config: OpenAiConfig) -> Self {
+        let client =
+            client::ModelClient::new(&config.base_url, config.model, config.api_key.clone());
+        Self(Arc::new(Inner {
+            client,
+            tools: tools::CATALOG.iter().map(tools::Tool::definition).collect(),
+            approval: config.approval,
+            system_prompt: config.system_prompt,
+            api_key: config.api_key,
+        }))
+    }
+}
+
+impl Agent for OpenAiAgent {
+    fn run(&self, ctx: RunContext, input: RunInput) -> BoxFuture<'static, Result<(), AgentError>> {
+        let inner = self.0.clone();
+        async move {
+            let result = match input {
+                RunInput::Message(_) => {
+                    let messages = inner.conversation(&ctx.history());
+                    inner.converse(&ctx, messages, 0).await
+                }
+                RunInput::Resume {
+                    checkpoint,
+                    resolution,
+                } => {
+                    let Checkpoint::ToolReview {
+                        mut messages,
+                        reviewed,
+                        turns,
+                    } = serde_json::from_value(checkpoint)
+                        .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
+                    inner.apply(&ctx, &mut messages, &reviewed, resolution)?;
+                    inner.converse(&ctx, messages, turns).await
+                }
+            };
+            result.map_err(|e| inner.redact(e))
+        }
+        .boxed()
+    }
+
+    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), String> {
+        let tool = tools::find(tool).ok_or_else(|| format!("unknown tool `{tool}`"))?;
+        (tool.validate)(args)
+    }
+}
+
+impl Inner {
+    /// The thread's history as the model reads it: the system prompt, then
+    /// user turns and assistant turns. Earlier tool results fold into the
+    /// assistant turn they belong to: their call ids are not kept, and many
+    /// chat templates insist that user and assistant alternate.
+    fn conversation(&self, history: &[ChatMessage]) -> Vec<Message> {
+        let mut messages = vec![Message::System {
+            content: self.system_prompt.clone(),
+        }];
+        for message in history {
+            let text = match message.role {
+                Role::User => {
+                    messages.push(Message::User {
+                        content: message.content.clone(),
+                    });
+                    continue;
+                }
+                Role::Assistant => message.content.clone(),
+                Role::Tool => format!("(Tool result: {})", message.content),
+            };
+            match messages.last_mut() {
+                Some(Message::Assistant {
+                    content: Some(content),
+                    ..
+                }) => {
+                    content.push_str("\n\n");
+                    content.push_str(&text);
+                }
+                _ => messages.push(Message::Assistant {
+                    content: Some(text),
+                    tool_calls: Vec::new(),
+                }),
+            }
+        }
+        messages
+    }
+
+    async fn converse(
+        &self,
+        ctx: &RunContext,
+        mut messages: Vec<Message>,
+        mut turns: u32,
+    ) -> Result<(), AgentError> {
+        loop {
+            if turns >= MAX_TURNS {
+                return Err(AgentError::Failed(format!(
+                    "The model called tools for {MAX_TURNS} turns in a row without answering, so the run was stopped."
+                )));
+            }
+            turns += 1;
+            let turn = self
+                .client
+                .complete(&messages, &self.tools, |text| ctx.emit_text(text))
+                .await
+                .map_err(|e| AgentError::Failed(format!("The model request failed: {e}")))?;
+            messages.push(Message::Assistant {
+                content: (!turn.text.is_empty()).then_some(turn.text),
+                tool_calls: turn.tool_calls.clone(),
+            });
+            if turn.tool_calls.is_empty() {
+                return Ok(());
+            }
+            let mut reviewed = Vec::new();
+            for call in turn.tool_calls {
+                let args = arguments(&call)?;
+                let name = call.function.name.as_str();
+                let checked = tools::find(name)
+                    .ok_or_else(|| format!("there is no tool named `{name}`"))
+                    .and_then(|tool| (tool.validate)(&args).map(|()| tool))
+                    .map_err(|e| format!("Error: {e}. Nothing was run."));
+                match checked {
+                    // The model hears what was wrong and may call again.
+                    Err(error) => {
+                        tracing::warn!(tool = name, %error, "model's tool call refused");
+                        messages.push(tool_message(&call, error));
+                    }
+                    Ok(_) if self.approval.review(name).is_some() => reviewed.push(call),
+                    Ok(tool) => {
+                        let output = (tool.execute)(&args);
+                        ctx.tool_result(name, ToolStatus::Executed, &output);
+                        messages.push(tool_message(&call, output));
+                    }
+                }
+            }
+            if reviewed.is_empty() {
+                continue;
+            }
+            let request = self.review(&messages, &reviewed, turns)?;
+            let resolution = ctx.interrupt(request).await?;
+            self.apply(ctx, &mut messages, &reviewed, resolution)?;
+        }
+    }
+
+    /// One interrupt for every call that waits for a person.
+    fn review(
+        &self,
+        messages: &[Message],
+        reviewed: &[ToolCall],
+        turns: u32,
+    ) -> Result<InterruptRequest, AgentError> {
+        let mut action_requests = Vec::new();
+        let mut review_configs: Vec<ReviewConfig> = Vec::new();
+        for call in reviewed {
+            let name = &call.function.name;
+            action_requests.push(ActionRequest {
+                name: name.clone(),
+                args: arguments(call)?,
+                description: format!("The model wants to run `{name}`."),
+            });
+            if !review_configs.iter().any(|c| c.action_name == *name) {
+                review_configs.push(ReviewConfig {
+                    action_name: name.clone(),
+                    allowed_decisions: self.approval.review(name).unwrap_or_default().to_vec(),
+                });
+            }
+        }
+        let checkpoint = Checkpoint::ToolReview {
+            messages: messages.to_vec(),
+            reviewed: reviewed.to_vec(),
+            turns,
+        };
+        Ok(InterruptRequest {
+            action_requests,
+            review_configs,
+            checkpoint: serde_json::to_value(checkpoint).expect("checkpoints serialize"),
+        })
+    }
+
+    /// Carries out a person's decisions (or the expiry) and tells the model.
+    fn apply(
+        &self,
+        ctx: &RunContext,
+        messages: &mut Vec<Message>,
+        reviewed: &[ToolCall],
+        resolution: Resolution,
+    ) -> Result<(), AgentError> {
+        let decisions = match resolution {
+            Resolution::Expired => {
+                for call in reviewed {
+                    let output = "Nobody answered the approval request before it expired, so \
+                                  the tool did not run. It was not rejected: the user may not \
+                                  have seen it.";
+                    ctx.tool_result(&call.function.name, ToolStatus::Expired, output);
+                    messages.push(tool_message(call, output.into()));
+                }
+                return Ok(());
+            }
+            Resolution::Decided(decisions) if decisions.len() == reviewed.len() => decisions,
+            Resolution::Decided(decisions) => {
+                return Err(AgentError::Failed(format!(
+                    "expected {} decisions, got {}",
+                    reviewed.len(),
+                    decisions.len()
+                )))
+            }
+        };
+        for (call, decision) in reviewed.iter().zip(decisions) {
+            let name = &call.function.name;
+            let tool = tools::find(name)
+                .ok_or_else(|| AgentError::BadCheckpoint(format!("unknown tool `{name}`")))?;
+            let (status, output) = match decision {
+                Decision::Approve => (ToolStatus::Executed, (tool.execute)(&arguments(call)?)),
+                Decision::Edit { edited_action } => (
+                    ToolStatus::Executed,
+                    format!(
+                        "The user edited the arguments before it ran. {}",
+                        (tool.execute)(&edited_action.args)
+                    ),
+                ),
+                Decision::Reject { message } => {
+                    let mut output =
+                        "The user rejected this call, so the tool did not run.".to_owned();
+                    if let Some(reason) =
+                        message.as_deref().map(str::trim).filter(|r| !r.is_empty())
+                    {
+                        output.push_str(&format!(" Their reason: \"{reason}\""));
+                    }
+                    (ToolStatus::Rejected, output)
+                }
+            };
+            ctx.tool_result(name, status, &output);
+            messages.push(tool_message(call, output));
+        }
+        Ok(())
+    }
+
+    /// The API key never leaves in an error, whatever a server echoed back.
+    fn redact(&self, error: AgentError) -> AgentError {
+        match (error, &self.api_key) {
+            (AgentError::Failed(text), Some(key)) if !key.expose().is_empty() => {
+                AgentError::Failed(text.replace(key.expose(), "[redacted]"))
+            }
+            (error, _) => error,
+        }
+    }
+}
+
+/// The call's arguments as a JSON object. Anything else fails the run: the
+/// model's output cannot be trusted to mean what a person would review.
+fn arguments(call: &ToolCall) -> Result<Args, AgentError> {
+    let text = call.function.arguments.trim();
+    let text = if text.is_empty() { "{}" } else { text };
+    serde_json::from_str(text).map_err(|e| {
+        AgentError::Failed(format!(
+            "The model called `{}` with arguments that are not a JSON object ({e}): {}",
+            call.function.name,
+            stream::excerpt(text)
+        ))
+    })
+}
+
+fn tool_message(call: &ToolCall, content: String) -> Message {
+    Message::Tool {
+        tool_call_id: call.id.clone(),
+        content,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_stays_out_of_debug_output() {
+        let mut config = OpenAiConfig::new("http://localhost:11434/v1", "llama3.1");
+        config.api_key = Some(Secret::new("sk-very-secret".into()));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("sk-very-secret"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+}
