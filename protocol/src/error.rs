@@ -24,6 +24,9 @@ pub enum ErrorCode {
     ThreadNotFound,
     /// HTTP: the server is shutting down.
     ShuttingDown,
+    /// The server could not save a change (a decision, say), so it did not
+    /// make it; trying again may work.
+    StorageFailed,
 }
 
 impl ErrorCode {
@@ -38,6 +41,7 @@ impl ErrorCode {
             Self::NoActiveRun => "no_active_run",
             Self::ThreadNotFound => "thread_not_found",
             Self::ShuttingDown => "shutting_down",
+            Self::StorageFailed => "storage_failed",
         }
     }
 }

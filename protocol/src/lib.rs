@@ -13,15 +13,18 @@
 //! - [`interrupt`]: the human-in-the-loop request ([`Interrupt`],
 //!   [`ActionRequest`], [`ReviewConfig`]), shaped like LangChain's middleware.
 //! - [`error`]: the error codes of rule 5 and the error body.
+//! - [`audit`]: the decision log ([`DecisionRecord`]) of stored threads.
 //! - [`plan`]: the `create_research_plan` arguments as a parsed
 //!   [`ResearchPlan`], one validation for server and browser alike.
 
+pub mod audit;
 pub mod client;
 pub mod error;
 pub mod interrupt;
 pub mod plan;
 pub mod server;
 
+pub use audit::DecisionRecord;
 pub use client::{ClientMessage, Decision, EditedAction};
 pub use error::{ErrorBody, ErrorCode};
 pub use interrupt::{

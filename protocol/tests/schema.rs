@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use protocol::{
-    ClientMessage, ErrorBody, ServerMessage, ThreadCreated, ThreadSnapshot, ThreadSummary,
+    ClientMessage, DecisionRecord, ErrorBody, ServerMessage, ThreadCreated, ThreadSnapshot,
+    ThreadSummary,
 };
 use schemars::schema_for;
 
@@ -17,6 +18,7 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("thread_summary_list", schema_for!(Vec<ThreadSummary>)),
         ("thread_created", schema_for!(ThreadCreated)),
         ("error_body", schema_for!(ErrorBody)),
+        ("decision_record_list", schema_for!(Vec<DecisionRecord>)),
     ]
 }
 

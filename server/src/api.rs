@@ -2,13 +2,17 @@
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use protocol::{ErrorBody, ErrorCode, ThreadCreated, ThreadSnapshot, ThreadSummary};
+use protocol::{
+    DecisionRecord, ErrorBody, ErrorCode, ThreadCreated, ThreadSnapshot, ThreadSummary,
+};
 
 use crate::socket;
 use crate::startup::AppState;
+use crate::store::StoreError;
 
 /// Frames above this close the connection (1009); below it and above the
 /// configured `max_frame_bytes` they are answered `message_too_large`.
@@ -27,6 +31,16 @@ impl ApiError {
         Self(
             StatusCode::NOT_FOUND,
             ErrorBody::new(ErrorCode::ThreadNotFound, format!("no thread with id {id}")),
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storage");
+        Self(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorBody::new(ErrorCode::StorageFailed, error.to_string()),
         )
     }
 }
@@ -55,8 +69,10 @@ pub async fn create_thread(State(state): State<AppState>) -> (StatusCode, Json<T
     (StatusCode::CREATED, Json(created))
 }
 
-pub async fn list_threads(State(state): State<AppState>) -> Json<Vec<ThreadSummary>> {
-    Json(state.runtime.list())
+pub async fn list_threads(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ThreadSummary>>, ApiError> {
+    Ok(Json(state.runtime.list().await?))
 }
 
 pub async fn get_thread(
@@ -65,19 +81,44 @@ pub async fn get_thread(
 ) -> Result<Json<ThreadSnapshot>, ApiError> {
     let thread = state
         .runtime
-        .thread(&thread_id)
+        .find(&thread_id)
+        .await?
         .ok_or_else(|| ApiError::thread_not_found(&thread_id))?;
     Ok(Json(thread.snapshot()))
+}
+
+/// The audit log of a thread's decisions (storage only; empty without).
+pub async fn list_decisions(
+    State(state): State<AppState>,
+    Path(thread_id): Path<String>,
+) -> Result<Json<Vec<DecisionRecord>>, ApiError> {
+    state
+        .runtime
+        .find(&thread_id)
+        .await?
+        .ok_or_else(|| ApiError::thread_not_found(&thread_id))?;
+    let Some(store) = state.runtime.store() else {
+        return Ok(Json(Vec::new()));
+    };
+    store.flush().await?;
+    Ok(Json(store.decisions(&thread_id).await?))
 }
 
 pub async fn connect(
     State(state): State<AppState>,
     Path(thread_id): Path<String>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(thread) = state.runtime.thread(&thread_id) else {
-        return ApiError::thread_not_found(&thread_id).into_response();
+    let thread = match state.runtime.find(&thread_id).await {
+        Ok(Some(thread)) => thread,
+        Ok(None) => return ApiError::thread_not_found(&thread_id).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
+    let client = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect());
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -91,6 +132,6 @@ pub async fn connect(
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |ws| {
-            connections.track_future(socket::serve(ws, thread, max_frame_bytes, shutdown))
+            connections.track_future(socket::serve(ws, thread, max_frame_bytes, shutdown, client))
         })
 }

@@ -90,3 +90,25 @@ fn env_number(name: &'static str) -> Result<Option<u64>, ConfigError> {
             }),
     }
 }
+
+/// Where threads are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    /// `HITL_IN_MEMORY=1`: nothing survives the process (benchmarks, demos).
+    Memory,
+    /// An sqlx URL: `DATABASE_URL`, else an SQLite file in `HITL_DATA_DIR`
+    /// (default `data`).
+    Database(String),
+}
+
+pub fn storage() -> Result<Storage, ConfigError> {
+    match std::env::var("HITL_IN_MEMORY").as_deref() {
+        Ok("1") | Ok("true") => return Ok(Storage::Memory),
+        Ok("0") | Ok("false") | Ok("") | Err(_) => {}
+        Ok(other) => return Err(ConfigError::new("HITL_IN_MEMORY", other, "must be 1 or 0")),
+    }
+    let dir = std::env::var("HITL_DATA_DIR").unwrap_or_else(|_| "data".into());
+    Ok(Storage::Database(crate::store::Store::url_from_env(
+        std::path::Path::new(&dir),
+    )))
+}

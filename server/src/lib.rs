@@ -20,4 +20,5 @@ pub mod config;
 pub mod runtime;
 pub mod socket;
 pub mod startup;
+pub mod store;
 mod time;

@@ -1,6 +1,7 @@
-use server::config::{self, Config};
+use server::config::{self, Config, Storage};
 use server::runtime::Runtime;
 use server::startup;
+use server::store::Store;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -48,8 +49,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             shutdown.cancel();
         }
     });
-    let runtime = Runtime::new(config, agent);
+    let store = match config::storage()? {
+        Storage::Memory => None,
+        Storage::Database(url) => Some(Store::open(&url).await?),
+    };
+    let runtime = match &store {
+        None => Runtime::new(config, agent),
+        Some(store) => Runtime::durable(config, agent, store.clone()).await?,
+    };
     startup::serve(listener, runtime, leptos, shutdown).await?;
+    if let Some(store) = store {
+        store.close().await;
+    }
     Ok(())
 }
 

@@ -13,11 +13,12 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, ErrorBody, ErrorCode, ServerMessage, ThreadSnapshot};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
 use crate::runtime::{DecisionOutcome, Frame, Thread};
+use crate::store::Origin;
 
 /// Frames written before one flush when events queue up.
 const WRITE_BATCH: usize = 64;
@@ -32,8 +33,13 @@ pub async fn serve(
     thread: Arc<Thread>,
     max_frame_bytes: usize,
     shutdown: CancellationToken,
+    client: Option<String>,
 ) {
     let connection_id = crate::runtime::new_id();
+    let origin = Origin {
+        connection_id: connection_id.clone(),
+        client,
+    };
     let span = tracing::info_span!("connection", thread_id = %thread.id(), %connection_id);
     async move {
         info!("connected");
@@ -41,7 +47,7 @@ pub async fn serve(
         let (snapshot, events) = thread.subscribe();
         let (sink, stream) = socket.split();
         let replies = Replies::default();
-        let reader = read(stream, &thread, &replies, max_frame_bytes);
+        let reader = read(stream, &thread, &replies, max_frame_bytes, &origin);
         let writer = write(sink, &thread, snapshot, events, &replies, shutdown);
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
@@ -104,6 +110,7 @@ async fn read(
     thread: &Arc<Thread>,
     replies: &Replies,
     max_frame_bytes: usize,
+    origin: &Origin,
 ) {
     while let Some(Ok(message)) = stream.next().await {
         let reply = match message {
@@ -117,7 +124,7 @@ async fn read(
                 )
                 .into(),
             ),
-            Message::Text(text) => handle(thread, text.as_str()),
+            Message::Text(text) => handle(thread, text.as_str(), origin),
             Message::Binary(_) => Some(
                 ErrorBody::new(
                     ErrorCode::InvalidMessage,
@@ -132,6 +139,12 @@ async fn read(
             let frame = match reply {
                 Reply::Message(message) => Frame::from(message.to_json()),
                 Reply::Frame(frame) => frame,
+                // Waits for storage, never for the agent; the save goes on
+                // even if this connection does not.
+                Reply::Saving(saving) => match saving.await {
+                    Ok(Err(e)) => Frame::from(ServerMessage::from(e).to_json()),
+                    _ => continue,
+                },
             };
             replies.push(frame).await;
         }
@@ -141,6 +154,8 @@ async fn read(
 enum Reply {
     Message(ServerMessage),
     Frame(Frame),
+    /// A decision being saved: an error frame if saving fails.
+    Saving(oneshot::Receiver<Result<(), ErrorBody>>),
 }
 
 impl From<ErrorBody> for Reply {
@@ -150,7 +165,7 @@ impl From<ErrorBody> for Reply {
 }
 
 /// Applies one client frame; what to send back to this connection alone.
-fn handle(thread: &Arc<Thread>, text: &str) -> Option<Reply> {
+fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
     let message = match ClientMessage::from_json(text) {
         Ok(message) => message,
         Err(e) => {
@@ -171,9 +186,10 @@ fn handle(thread: &Arc<Thread>, text: &str) -> Option<Reply> {
                 count = decisions.len(),
                 "decision submitted"
             );
-            match thread.decide(interrupt_id, decision_id, decisions) {
+            match thread.decide(interrupt_id, decision_id, decisions, origin.clone()) {
                 Ok(DecisionOutcome::Applied) => Ok(()),
                 Ok(DecisionOutcome::Repeated(frame)) => return Some(Reply::Frame(frame)),
+                Ok(DecisionOutcome::Saving(saving)) => return Some(Reply::Saving(saving)),
                 Err(e) => Err(e),
             }
         }

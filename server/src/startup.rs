@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
             post(api::create_thread).get(api::list_threads),
         )
         .route("/api/threads/{thread_id}", get(api::get_thread))
+        .route(
+            "/api/threads/{thread_id}/decisions",
+            get(api::list_decisions),
+        )
         .route("/ws/threads/{thread_id}", get(api::connect))
         .merge(site)
         .with_state(state)

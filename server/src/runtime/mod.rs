@@ -14,19 +14,26 @@ mod thread;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use protocol::ThreadSummary;
 
 use crate::agent::Agent;
 use crate::config::Config;
+use crate::store::{millis, Store, StoreError, Write};
 
 pub use run::{InterruptRequest, Resolution, RunContext};
 pub use thread::{DecisionOutcome, Frame, Thread};
 
-/// What every thread shares: settings and the agent that runs in it.
+/// Most threads `GET /api/threads` lists.
+const LIST_LIMIT: i64 = 1000;
+
+/// What every thread shares: settings, the agent that runs in it, and the
+/// storage its changes go to (none: threads live in memory only).
 pub(crate) struct Shared {
     pub config: Config,
     pub agent: Arc<dyn Agent>,
+    pub store: Option<Arc<Store>>,
 }
 
 /// The registry of threads.
@@ -36,10 +43,40 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Threads in memory only: gone when the process ends.
     pub fn new(config: Config, agent: Arc<dyn Agent>) -> Arc<Self> {
+        Self::build(config, agent, None)
+    }
+
+    /// Threads kept in `store`. Picks up what the last process left: runs
+    /// that were working are marked failed; interrupts still pending wait
+    /// again (or expire at once if their time passed meanwhile).
+    pub async fn durable(
+        config: Config,
+        agent: Arc<dyn Agent>,
+        store: Arc<Store>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let recovery = store.recover().await?;
+        let runtime = Self::build(config, agent, Some(store));
+        for id in &recovery.pending_threads {
+            runtime.find(id).await?;
+        }
+        tracing::info!(
+            failed_runs = recovery.failed_runs,
+            pending_interrupts = recovery.pending_threads.len(),
+            "storage recovered"
+        );
+        Ok(runtime)
+    }
+
+    fn build(config: Config, agent: Arc<dyn Agent>, store: Option<Arc<Store>>) -> Arc<Self> {
         Arc::new(Self {
             threads: RwLock::default(),
-            shared: Arc::new(Shared { config, agent }),
+            shared: Arc::new(Shared {
+                config,
+                agent,
+                store,
+            }),
         })
     }
 
@@ -47,8 +84,18 @@ impl Runtime {
         &self.shared.config
     }
 
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.shared.store.as_ref()
+    }
+
     pub fn create_thread(&self) -> Arc<Thread> {
         let thread = Thread::new(new_id(), self.shared.clone());
+        if let Some(store) = &self.shared.store {
+            store.write(Write::Thread {
+                id: thread.id().to_owned(),
+                at: millis(SystemTime::now()),
+            });
+        }
         self.threads
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -57,6 +104,7 @@ impl Runtime {
         thread
     }
 
+    /// A thread in memory; see [`Runtime::find`] for stored ones too.
     pub fn thread(&self, id: &str) -> Option<Arc<Thread>> {
         self.threads
             .read()
@@ -65,8 +113,34 @@ impl Runtime {
             .cloned()
     }
 
-    /// Every thread, most recently updated first.
-    pub fn list(&self) -> Vec<ThreadSummary> {
+    /// A thread in memory, or else loaded from storage.
+    pub async fn find(&self, id: &str) -> Result<Option<Arc<Thread>>, StoreError> {
+        if let Some(thread) = self.thread(id) {
+            return Ok(Some(thread));
+        }
+        let Some(store) = &self.shared.store else {
+            return Ok(None);
+        };
+        let Some(stored) = store.load_thread(id).await? else {
+            return Ok(None);
+        };
+        let mut threads = self.threads.write().unwrap_or_else(|e| e.into_inner());
+        // Another caller may have loaded it meanwhile: one copy wins.
+        if let Some(thread) = threads.get(id) {
+            return Ok(Some(thread.clone()));
+        }
+        let thread = Thread::restore(stored, self.shared.clone());
+        threads.insert(thread.id_arc(), thread.clone());
+        Ok(Some(thread))
+    }
+
+    /// Threads, most recently updated first.
+    pub async fn list(&self) -> Result<Vec<ThreadSummary>, StoreError> {
+        if let Some(store) = &self.shared.store {
+            // Read our own writes: a thread created a moment ago is listed.
+            store.flush().await?;
+            return store.list_threads(LIST_LIMIT).await;
+        }
         let threads: Vec<_> = self
             .threads
             .read()
@@ -76,7 +150,7 @@ impl Runtime {
             .collect();
         let mut rows: Vec<_> = threads.iter().map(|t| t.summary()).collect();
         rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-        rows.into_iter().map(|(_, summary)| summary).collect()
+        Ok(rows.into_iter().map(|(_, summary)| summary).collect())
     }
 }
 

@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use protocol::{
     ActionRequest, ChatMessage, Decision, Interrupt, ReviewConfig, RunStatus, ToolStatus,
 };
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
@@ -76,7 +77,6 @@ impl RunContext {
     /// [`Resolution::Expired`].
     pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
         let timeout = self.thread.shared.config.decision_timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
         let interrupt = Interrupt {
             interrupt_id: new_id(),
             run_id: self.run_id.to_string(),
@@ -87,48 +87,90 @@ impl RunContext {
         let interrupt_id = interrupt.interrupt_id.clone();
         let span = tracing::info_span!("interrupt", %interrupt_id);
         async {
-            let mut reply = self
+            let saved = self
+                .thread
+                .save_interrupt(&self.run_id, &interrupt, &request.checkpoint)
+                .ok_or(AgentError::Stopped)?;
+            if let Some(saved) = saved {
+                saved.await.map_err(|e| {
+                    AgentError::Failed(format!("The approval request could not be saved: {e}"))
+                })?;
+            }
+            let reply = self
                 .thread
                 .raise_interrupt(&self.run_id, interrupt, request.checkpoint)
                 .ok_or(AgentError::Stopped)?;
             info!("interrupt raised");
-            info!(timeout_secs = timeout.as_secs(), "waiting for decision");
-            self.budget.pause();
-            let resolution = match tokio::time::timeout_at(deadline, &mut reply).await {
-                Ok(Ok(resolution)) => resolution,
-                Ok(Err(_)) => return Err(AgentError::Stopped),
-                Err(_) if self.thread.expire(&interrupt_id) => {
-                    info!("interrupt timed out; resolved as expired");
-                    Resolution::Expired
-                }
-                // A decision took the interrupt just as the timer fired.
-                Err(_) => reply.try_recv().map_err(|_| AgentError::Stopped)?,
-            };
-            self.budget.resume();
-            if let Resolution::Decided(decisions) = &resolution {
-                let kinds: Vec<_> = decisions.iter().map(|d| d.kind().as_str()).collect();
-                info!(decisions = ?kinds, "decision received; run resumed");
-            }
-            Ok(resolution)
+            self.wait(&interrupt_id, timeout, reply).await
         }
         .instrument(span)
         .await
     }
+
+    /// Waits for the interrupt's resolution, or for `timeout` to pass.
+    async fn wait(
+        &self,
+        interrupt_id: &str,
+        timeout: Duration,
+        mut reply: oneshot::Receiver<Resolution>,
+    ) -> Result<Resolution, AgentError> {
+        info!(timeout_secs = timeout.as_secs(), "waiting for decision");
+        self.budget.pause();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let resolution = loop {
+            match tokio::time::timeout_at(deadline, &mut reply).await {
+                Ok(Ok(resolution)) => break resolution,
+                Ok(Err(_)) => return Err(AgentError::Stopped),
+                Err(_) if self.thread.expire(interrupt_id) => {
+                    info!("interrupt timed out; resolved as expired");
+                    break Resolution::Expired;
+                }
+                // A decision took the interrupt just as the timer fired; it
+                // may still be being saved.
+                Err(_) => match tokio::time::timeout(CLAIM_POLL, &mut reply).await {
+                    Ok(Ok(resolution)) => break resolution,
+                    Ok(Err(_)) => return Err(AgentError::Stopped),
+                    Err(_) => continue,
+                },
+            }
+        };
+        self.budget.resume();
+        if let Resolution::Decided(decisions) = &resolution {
+            let kinds: Vec<_> = decisions.iter().map(|d| d.kind().as_str()).collect();
+            info!(decisions = ?kinds, "decision received; run resumed");
+        }
+        Ok(resolution)
+    }
 }
+
+/// How a run begins.
+pub(crate) enum Start {
+    Input(RunInput),
+    /// A run restored from storage, waiting at its interrupt: once resolved,
+    /// the agent resumes from the checkpoint.
+    Waiting {
+        interrupt: Interrupt,
+        checkpoint: serde_json::Value,
+        reply: oneshot::Receiver<Resolution>,
+    },
+}
+
+/// How often an expired interrupt whose decision is being saved is checked.
+const CLAIM_POLL: Duration = Duration::from_millis(50);
 
 /// Starts `input` on the thread's agent as a task of its own.
 pub(super) fn spawn(
     thread: Arc<Thread>,
     run_id: Arc<str>,
     cancel: CancellationToken,
-    input: RunInput,
+    input: Start,
 ) {
     // No parent: a run belongs to its thread, not to the connection that started it.
     let span = tracing::info_span!(parent: None, "run", thread_id = %thread.id(), %run_id);
     tokio::spawn(drive(thread, run_id, cancel, input).instrument(span));
 }
 
-async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken, input: RunInput) {
+async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken, start: Start) {
     info!("run started");
     let config = &thread.shared.config;
     let budget = Budget::start(config.run_timeout);
@@ -137,7 +179,33 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
         run_id: run_id.clone(),
         budget: budget.clone(),
     };
-    let work = AssertUnwindSafe(thread.shared.agent.run(ctx, input)).catch_unwind();
+    let agent = thread.shared.agent.clone();
+    let work = AssertUnwindSafe(async move {
+        let input = match start {
+            Start::Input(input) => input,
+            Start::Waiting {
+                interrupt,
+                checkpoint,
+                reply,
+            } => {
+                let span = tracing::info_span!("interrupt", interrupt_id = %interrupt.interrupt_id);
+                let left = humantime::parse_rfc3339(&interrupt.expires_at)
+                    .ok()
+                    .and_then(|at| at.duration_since(SystemTime::now()).ok())
+                    .unwrap_or_default();
+                let resolution = ctx
+                    .wait(&interrupt.interrupt_id, left, reply)
+                    .instrument(span)
+                    .await?;
+                RunInput::Resume {
+                    checkpoint,
+                    resolution,
+                }
+            }
+        };
+        agent.run(ctx, input).await
+    })
+    .catch_unwind();
     let (status, error) = tokio::select! {
         biased;
         _ = cancel.cancelled() => (RunStatus::Cancelled, None),

@@ -17,9 +17,10 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::decision::validate;
-use super::run::{self, Resolution};
+use super::run::{self, Resolution, Start};
 use super::{new_id, Shared};
 use crate::agent::RunInput;
+use crate::store::{millis, Origin, StoreError, StoredThread, Write};
 use crate::time::rfc3339;
 
 /// A server message serialized once, shared by every connection.
@@ -60,6 +61,8 @@ struct Pending {
     /// What the agent needs to resume after a restart (see ARCHITECTURE.md).
     checkpoint: serde_json::Value,
     reply: oneshot::Sender<Resolution>,
+    /// A decision on it is being saved: nothing else may take it meanwhile.
+    claimed: bool,
 }
 
 struct Resolved {
@@ -76,6 +79,9 @@ pub enum DecisionOutcome {
     /// A retry of a decision already applied: its `interrupt_resolved` again,
     /// for the sender only.
     Repeated(Frame),
+    /// Being saved; applied (and `interrupt_resolved` sent) once it is. An
+    /// error means it was not applied and the interrupt still waits.
+    Saving(oneshot::Receiver<Result<(), ErrorBody>>),
 }
 
 impl Thread {
@@ -95,8 +101,81 @@ impl Thread {
         })
     }
 
+    /// Rebuilds a stored thread. A pending interrupt waits again, on a task
+    /// that resumes its run from the checkpoint once it is resolved.
+    pub(crate) fn restore(stored: StoredThread, shared: Arc<Shared>) -> Arc<Self> {
+        let resolved = stored
+            .resolved
+            .into_iter()
+            .map(|record| Resolved {
+                frame: resolved_frame(&record),
+                record,
+            })
+            .collect();
+        let thread = Arc::new(Self {
+            id: stored.id.into(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            state: Mutex::new(State {
+                title: stored.title,
+                messages: stored.messages,
+                updated_at: stored.updated_at,
+                run: None,
+                resolved,
+                streaming_text: false,
+            }),
+            shared,
+        });
+        if let Some(pending) = stored.pending {
+            let run_id: Arc<str> = pending.interrupt.run_id.as_str().into();
+            let cancel = CancellationToken::new();
+            let (reply, receiver) = oneshot::channel();
+            let start = Start::Waiting {
+                interrupt: pending.interrupt.clone(),
+                checkpoint: pending.checkpoint.clone(),
+                reply: receiver,
+            };
+            thread.lock().run = Some(ActiveRun {
+                id: run_id.clone(),
+                cancel: cancel.clone(),
+                pending: Some(Pending {
+                    interrupt: pending.interrupt,
+                    checkpoint: pending.checkpoint,
+                    reply,
+                    claimed: false,
+                }),
+            });
+            tracing::info!(thread_id = %thread.id, %run_id, "pending interrupt restored");
+            run::spawn(thread.clone(), run_id, cancel, start);
+        }
+        thread
+    }
+
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Queues a change for storage, if there is any.
+    fn persist(&self, write: impl FnOnce() -> Write) {
+        if let Some(store) = &self.shared.store {
+            store.write(write());
+        }
+    }
+
+    /// Ends the streaming assistant message, saving it whole.
+    fn close_text(&self, state: &mut State) {
+        if !std::mem::take(&mut state.streaming_text) {
+            return;
+        }
+        if let Some(last) = state.messages.last() {
+            let seq = state.messages.len() as i64 - 1;
+            self.persist(|| Write::Message {
+                thread_id: self.id.to_string(),
+                seq,
+                role: last.role,
+                content: last.content.clone(),
+                at: millis(SystemTime::now()),
+            });
+        }
     }
 
     pub(crate) fn id_arc(&self) -> Arc<str> {
@@ -172,14 +251,26 @@ impl Thread {
             refuse_if_running(&state)?;
             if state.title.is_empty() {
                 state.title = content.trim().chars().take(TITLE_CHARS).collect();
+                self.persist(|| Write::Title {
+                    thread_id: self.id.to_string(),
+                    title: state.title.clone(),
+                });
             }
             state.messages.push(ChatMessage {
                 role: Role::User,
                 content: content.clone(),
             });
+            self.persist(|| Write::Message {
+                thread_id: self.id.to_string(),
+                seq: state.messages.len() as i64 - 1,
+                role: Role::User,
+                content: content.clone(),
+                at: millis(SystemTime::now()),
+            });
             self.begin_run(&mut state, Some(content.clone()))
         };
-        run::spawn(self.clone(), run_id, cancel, RunInput::Message(content));
+        let input = Start::Input(RunInput::Message(content));
+        run::spawn(self.clone(), run_id, cancel, input);
         Ok(())
     }
 
@@ -196,10 +287,10 @@ impl Thread {
             refuse_if_running(&state)?;
             self.begin_run(&mut state, None)
         };
-        let input = RunInput::Resume {
+        let input = Start::Input(RunInput::Resume {
             checkpoint,
             resolution,
-        };
+        });
         run::spawn(self.clone(), run_id, cancel, input);
         Ok(())
     }
@@ -217,6 +308,18 @@ impl Thread {
             pending: None,
         });
         state.streaming_text = false;
+        self.persist(|| Write::RunStarted {
+            thread_id: self.id.to_string(),
+            run_id: run_id.to_string(),
+            user_message: user_message.clone(),
+            owner: self
+                .shared
+                .store
+                .as_ref()
+                .map(|s| s.server_id().to_owned())
+                .unwrap_or_default(),
+            at: millis(SystemTime::now()),
+        });
         let started = ServerMessage::RunStarted {
             run_id: run_id.to_string(),
             user_message,
@@ -248,6 +351,30 @@ impl Thread {
         self.publish(&mut state, &delta);
     }
 
+    /// Stores `interrupt` before anyone hears of it, so a decision can
+    /// never name an interrupt a crash could lose. `None` if the run is no
+    /// longer active; the future resolves once it is committed.
+    pub(crate) fn save_interrupt(
+        &self,
+        run_id: &str,
+        interrupt: &Interrupt,
+        checkpoint: &serde_json::Value,
+    ) -> Option<Option<impl std::future::Future<Output = Result<(), StoreError>>>> {
+        let mut state = self.lock();
+        active(&mut state, run_id)?;
+        self.close_text(&mut state);
+        let store = self.shared.store.as_ref();
+        Some(store.map(|store| {
+            store.queue(Write::InterruptRaised {
+                thread_id: self.id.to_string(),
+                interrupt: interrupt.clone(),
+                checkpoint: checkpoint.clone(),
+                after_message: state.messages.len() as i64,
+                at: millis(SystemTime::now()),
+            })
+        }))
+    }
+
     /// Makes `interrupt` the pending one; `None` if the run is no longer active.
     pub(crate) fn raise_interrupt(
         &self,
@@ -256,14 +383,15 @@ impl Thread {
         checkpoint: serde_json::Value,
     ) -> Option<oneshot::Receiver<Resolution>> {
         let mut state = self.lock();
-        let run = active(&mut state, run_id)?;
+        self.close_text(&mut state);
         let (reply, receiver) = oneshot::channel();
+        let run = active(&mut state, run_id)?;
         run.pending = Some(Pending {
             interrupt: interrupt.clone(),
             checkpoint,
             reply,
+            claimed: false,
         });
-        state.streaming_text = false;
         self.publish(&mut state, &ServerMessage::Interrupt(interrupt));
         Some(receiver)
     }
@@ -271,10 +399,11 @@ impl Thread {
     /// Applies a person's decision to the pending interrupt. The first valid
     /// decision wins; an invalid one leaves the interrupt pending.
     pub fn decide(
-        &self,
+        self: &Arc<Self>,
         interrupt_id: Option<String>,
         decision_id: Option<String>,
         decisions: Vec<Decision>,
+        origin: Origin,
     ) -> Result<DecisionOutcome, ErrorBody> {
         let mut state = self.lock();
         if let Some(repeat) = decision_id.as_deref().and_then(|id| {
@@ -287,7 +416,11 @@ impl Thread {
         }) {
             return Ok(DecisionOutcome::Repeated(repeat.frame.clone()));
         }
-        let pending = state.run.as_ref().and_then(|r| r.pending.as_ref());
+        let pending = state
+            .run
+            .as_ref()
+            .and_then(|r| r.pending.as_ref())
+            .filter(|p| !p.claimed);
         let pending = match (pending, &interrupt_id) {
             (Some(p), Some(id)) if p.interrupt.interrupt_id != *id => None,
             (pending, _) => pending,
@@ -306,16 +439,79 @@ impl Thread {
         };
         validate(&pending.interrupt, &decisions, self.shared.agent.as_ref())?;
 
-        let pending = take_pending(&mut state).expect("checked above");
+        let Some(store) = self.shared.store.clone() else {
+            self.apply_decision(&mut state, decision_id, decisions);
+            return Ok(DecisionOutcome::Applied);
+        };
+        // Saved first, applied after: nobody hears of a decision that a
+        // crash could still lose.
+        let interrupt_id = pending.interrupt.interrupt_id.clone();
+        let write = Write::Resolved {
+            thread_id: self.id.to_string(),
+            run_id: pending.interrupt.run_id.clone(),
+            interrupt_id: interrupt_id.clone(),
+            decision_id: decision_id.clone(),
+            decisions: decisions.clone(),
+            by: ResolvedBy::User,
+            origin: Some(origin),
+            server: store.server_id().to_owned(),
+            at: millis(SystemTime::now()),
+        };
+        if let Some(pending) = state.run.as_mut().and_then(|r| r.pending.as_mut()) {
+            pending.claimed = true;
+        }
+        drop(state);
+        let (done, saving) = oneshot::channel();
+        let thread = self.clone();
+        // A task of its own: the claim is settled even if the connection
+        // that sent the decision goes away meanwhile.
+        tokio::spawn(async move {
+            let saved = store.commit(write).await;
+            let mut state = thread.lock();
+            let claimed = state
+                .run
+                .as_mut()
+                .and_then(|r| r.pending.as_mut())
+                .filter(|p| p.claimed && p.interrupt.interrupt_id == interrupt_id);
+            let result = match (saved, claimed) {
+                (Ok(()), Some(_)) => {
+                    thread.apply_decision(&mut state, decision_id, decisions);
+                    Ok(())
+                }
+                // The run ended meanwhile (cancelled): nothing to apply.
+                (Ok(()), None) => Ok(()),
+                (Err(e), claimed) => {
+                    if let Some(pending) = claimed {
+                        pending.claimed = false;
+                    }
+                    tracing::error!(error = %e, "decision not saved");
+                    Err(ErrorBody::new(
+                        ErrorCode::StorageFailed,
+                        format!("the decision could not be saved, so it was not applied; try again ({e})"),
+                    ))
+                }
+            };
+            let _ = done.send(result);
+        });
+        Ok(DecisionOutcome::Saving(saving))
+    }
+
+    /// Hands the decisions to the waiting run and tells every connection.
+    fn apply_decision(
+        &self,
+        state: &mut State,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+    ) {
+        let pending = take_pending(state).expect("a pending interrupt");
         let _ = pending.reply.send(Resolution::Decided(decisions.clone()));
         self.record_resolution(
-            &mut state,
+            state,
             pending.interrupt,
             decision_id,
             decisions,
             ResolvedBy::User,
         );
-        Ok(DecisionOutcome::Applied)
     }
 
     /// Resolves the interrupt as expired, unless a decision got there first.
@@ -325,7 +521,7 @@ impl Thread {
             .run
             .as_ref()
             .and_then(|r| r.pending.as_ref())
-            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id);
+            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id && !p.claimed);
         if is_pending {
             self.reject_pending(
                 &mut state,
@@ -337,14 +533,38 @@ impl Thread {
     }
 
     /// Resolves the pending interrupt, if any, with a rejection per action.
+    /// A claimed interrupt is left to the decision being saved.
     fn reject_pending(&self, state: &mut State, reason: &str, by: ResolvedBy) {
-        if let Some(pending) = take_pending(state) {
-            let reject = Decision::Reject {
-                message: Some(reason.to_owned()),
-            };
-            let decisions = vec![reject; pending.interrupt.action_requests.len()];
-            self.record_resolution(state, pending.interrupt, None, decisions, by);
+        let unclaimed = state
+            .run
+            .as_ref()
+            .and_then(|r| r.pending.as_ref())
+            .is_some_and(|p| !p.claimed);
+        if !unclaimed {
+            return;
         }
+        let pending = take_pending(state).expect("checked above");
+        let reject = Decision::Reject {
+            message: Some(reason.to_owned()),
+        };
+        let decisions = vec![reject; pending.interrupt.action_requests.len()];
+        self.persist(|| Write::Resolved {
+            thread_id: self.id.to_string(),
+            run_id: pending.interrupt.run_id.clone(),
+            interrupt_id: pending.interrupt.interrupt_id.clone(),
+            decision_id: None,
+            decisions: decisions.clone(),
+            by,
+            origin: None,
+            server: self
+                .shared
+                .store
+                .as_ref()
+                .map(|s| s.server_id().to_owned())
+                .unwrap_or_default(),
+            at: millis(SystemTime::now()),
+        });
+        self.record_resolution(state, pending.interrupt, None, decisions, by);
     }
 
     /// Stops the active run (rule 6). A pending interrupt resolves as a
@@ -372,13 +592,6 @@ impl Thread {
         decisions: Vec<Decision>,
         by: ResolvedBy,
     ) {
-        let message = ServerMessage::InterruptResolved {
-            interrupt_id: interrupt.interrupt_id.clone(),
-            decision_id: decision_id.clone(),
-            decisions: decisions.clone(),
-            by,
-        };
-        let frame = self.publish(state, &message);
         let record = ResolvedInterrupt {
             after_message: state.messages.len(),
             interrupt,
@@ -386,6 +599,9 @@ impl Thread {
             decisions,
             by,
         };
+        let frame = resolved_frame(&record);
+        state.updated_at = SystemTime::now();
+        let _ = self.events.send(frame.clone());
         state.resolved.push(Resolved { record, frame });
     }
 
@@ -394,10 +610,17 @@ impl Thread {
         if active(&mut state, run_id).is_none() {
             return;
         }
-        state.streaming_text = false;
+        self.close_text(&mut state);
         state.messages.push(ChatMessage {
             role: Role::Tool,
             content: output.to_owned(),
+        });
+        self.persist(|| Write::Message {
+            thread_id: self.id.to_string(),
+            seq: state.messages.len() as i64 - 1,
+            role: Role::Tool,
+            content: output.to_owned(),
+            at: millis(SystemTime::now()),
         });
         let result = ServerMessage::ToolResult {
             run_id: run_id.to_owned(),
@@ -418,10 +641,17 @@ impl Thread {
         if state.run.as_ref().is_none_or(|r| &*r.id != run_id) {
             return;
         }
+        self.close_text(&mut state);
         // Only reachable if an agent ended without awaiting its interrupt.
         self.reject_pending(&mut state, "The run ended.", ResolvedBy::User);
         state.run = None;
-        state.streaming_text = false;
+        self.persist(|| Write::RunFinished {
+            thread_id: self.id.to_string(),
+            run_id: run_id.to_owned(),
+            status,
+            error: error.clone(),
+            at: millis(SystemTime::now()),
+        });
         let finished = ServerMessage::RunFinished {
             run_id: run_id.to_owned(),
             status,
@@ -429,6 +659,17 @@ impl Thread {
         };
         self.publish(&mut state, &finished);
     }
+}
+
+/// The `interrupt_resolved` event of a resolution.
+fn resolved_frame(record: &ResolvedInterrupt) -> Frame {
+    let message = ServerMessage::InterruptResolved {
+        interrupt_id: record.interrupt.interrupt_id.clone(),
+        decision_id: record.decision_id.clone(),
+        decisions: record.decisions.clone(),
+        by: record.by,
+    };
+    Frame::from(message.to_json())
 }
 
 /// Rule 3: one run at a time per thread.

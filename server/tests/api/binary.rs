@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,6 +20,7 @@ async fn sigterm_closes_sockets_with_going_away_and_exits_zero() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("HITL_IN_MEMORY", "1")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -80,6 +81,7 @@ async fn sigterm_closes_sockets_with_going_away_and_exits_zero() {
 fn a_bad_setting_is_refused_by_name() {
     let output = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("HITL_IN_MEMORY", "1")
         .env("HITL_DECISION_TIMEOUT_SECS", "five minutes")
         .output()
         .unwrap();
@@ -94,6 +96,7 @@ fn agent_settings_are_checked_at_start() {
     let refused = |vars: &[(&str, &str)]| {
         let output = Command::new(env!("CARGO_BIN_EXE_server"))
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("HITL_IN_MEMORY", "1")
             .env_remove("HITL_MODEL")
             .envs(vars.iter().copied())
             .output()

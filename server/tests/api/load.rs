@@ -27,6 +27,8 @@ async fn a_thousand_threads_at_once_all_complete() {
     let interrupted = server
         .runtime
         .list()
+        .await
+        .unwrap()
         .iter()
         .filter(|t| t.status == protocol::ThreadStatus::Interrupted)
         .count();
@@ -56,6 +58,8 @@ async fn a_thousand_threads_at_once_all_complete() {
     assert!(server
         .runtime
         .list()
+        .await
+        .unwrap()
         .iter()
         .all(|t| t.status == protocol::ThreadStatus::Idle));
 }

@@ -1,9 +1,10 @@
 //! Integration tests: a real server on an ephemeral port, real WebSockets.
 //! One module per rule or feature of PROTOCOL.md.
 
-mod binary;
+pub mod binary;
 mod cancel;
 mod connections;
+mod durable;
 mod errors;
 mod failures;
 mod fake_model;
@@ -11,6 +12,7 @@ mod helpers;
 mod http;
 mod load;
 mod openai;
+mod process;
 mod resume;
 mod timeout;
 mod workflow;

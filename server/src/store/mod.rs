@@ -1,0 +1,179 @@
+//! Durable threads: SQLite by default, PostgreSQL when `DATABASE_URL`
+//! names one, through one code path (sqlx's `Any` driver and SQL both
+//! understand).
+//!
+//! Writes go through one ordered queue ([`Write`]) that a single task
+//! commits in batches, so the thread's lock is never held across I/O and
+//! the database sees changes in the order clients saw them. A decision is
+//! the exception that waits: its write is committed before anyone is told
+//! it was applied.
+
+mod read;
+mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+pub use read::{Recovery, StoredPending, StoredThread};
+pub use write::{Origin, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("data directory {dir}: {source}")]
+    DataDir { dir: String, source: std::io::Error },
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("the database writer has stopped")]
+    WriterGone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    writes: mpsc::UnboundedSender<write::Queued>,
+    /// This process, as runs' `owner` and the audit log's `server`.
+    server_id: String,
+}
+
+impl Store {
+    /// `DATABASE_URL` if set, else an SQLite file in `data_dir`.
+    pub fn url_from_env(data_dir: &Path) -> String {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => format!("sqlite://{}?mode=rwc", data_dir.join("hitl.db").display()),
+        }
+    }
+
+    /// Connects, creates the SQLite file's directory if need be, and runs
+    /// the migrations.
+    pub async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        if backend == Backend::Sqlite {
+            create_parent_dir(url)?;
+        }
+        let pool = AnyPoolOptions::new()
+            // SQLite takes one writer at a time; the queue is that writer.
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never wait for the writer. NORMAL: a
+                        // commit survives a killed process (not a power cut).
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA busy_timeout = 5000",
+                            "PRAGMA foreign_keys = ON",
+                        ] {
+                            sqlx::Executor::execute(&mut *conn, pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let (writes, queue) = mpsc::unbounded_channel();
+        tokio::spawn(write::commit_loop(pool.clone(), queue));
+        Ok(Arc::new(Self {
+            pool,
+            backend,
+            writes,
+            server_id: crate::runtime::new_id(),
+        }))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// Queues a write; it commits shortly, in order with every other.
+    pub fn write(&self, write: Write) {
+        let _ = self.writes.send(write::Queued { write, done: None });
+    }
+
+    /// Queues a write and waits until it is committed.
+    pub async fn commit(&self, write: Write) -> Result<(), StoreError> {
+        self.queue(write).await
+    }
+
+    /// Queues a write now; the future resolves once it is committed.
+    pub fn queue(
+        &self,
+        write: Write,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        let (done, committed) = oneshot::channel();
+        let queued = self.writes.send(write::Queued {
+            write,
+            done: Some(done),
+        });
+        async move {
+            queued.map_err(|_| StoreError::WriterGone)?;
+            committed.await.map_err(|_| StoreError::WriterGone)?
+        }
+    }
+
+    /// Waits until every write queued so far is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.commit(Write::Nothing).await
+    }
+
+    /// Releases the connections once queued writes are committed.
+    pub async fn close(&self) {
+        let _ = self.flush().await;
+        self.pool.close().await;
+    }
+}
+
+/// Unix milliseconds, the stored form of a time.
+pub fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}
+
+pub fn from_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+fn create_parent_dir(url: &str) -> Result<(), StoreError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && path != ":memory:" => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                dir: dir.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}

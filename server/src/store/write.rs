@@ -1,0 +1,308 @@
+//! The write queue: what changes, and the task that commits it in batches.
+
+use protocol::{Decision, Interrupt, ResolvedBy, Role, RunStatus};
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+
+/// Where a decision came from, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub connection_id: String,
+    pub client: Option<String>,
+}
+
+/// One change to stored state. Times are Unix milliseconds.
+#[derive(Debug)]
+pub enum Write {
+    /// Commits nothing: waiting on it waits for everything queued before.
+    Nothing,
+    Thread {
+        id: String,
+        at: i64,
+    },
+    Title {
+        thread_id: String,
+        title: String,
+    },
+    /// Inserts the message at `seq`, or replaces its content.
+    Message {
+        thread_id: String,
+        seq: i64,
+        role: Role,
+        content: String,
+        at: i64,
+    },
+    RunStarted {
+        thread_id: String,
+        run_id: String,
+        user_message: Option<String>,
+        owner: String,
+        at: i64,
+    },
+    InterruptRaised {
+        thread_id: String,
+        interrupt: Interrupt,
+        checkpoint: serde_json::Value,
+        after_message: i64,
+        at: i64,
+    },
+    /// Resolves a pending interrupt (if still pending) and logs it.
+    Resolved {
+        thread_id: String,
+        run_id: String,
+        interrupt_id: String,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+        by: ResolvedBy,
+        origin: Option<Origin>,
+        server: String,
+        at: i64,
+    },
+    RunFinished {
+        thread_id: String,
+        run_id: String,
+        status: RunStatus,
+        error: Option<String>,
+        at: i64,
+    },
+}
+
+pub(super) struct Queued {
+    pub write: Write,
+    pub done: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// Most writes one transaction takes.
+const BATCH: usize = 128;
+
+pub(super) async fn commit_loop(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Queued>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        if let Err(e) = commit_batch(&pool, &batch).await {
+            // One bad write must not take the others down with it.
+            tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
+            for queued in batch.drain(..) {
+                let result = commit_batch(&pool, std::slice::from_ref(&queued)).await;
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, write = ?queued.write, "write lost");
+                }
+                if let Some(done) = queued.done {
+                    let _ = done.send(result);
+                }
+            }
+            continue;
+        }
+        for queued in batch.drain(..) {
+            if let Some(done) = queued.done {
+                let _ = done.send(Ok(()));
+            }
+        }
+    }
+}
+
+async fn commit_batch(pool: &AnyPool, batch: &[Queued]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for queued in batch {
+        apply(&mut tx, &queued.write).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), StoreError> {
+    match write {
+        Write::Nothing => {}
+        Write::Thread { id, at } => {
+            sqlx::query(
+                "INSERT INTO threads (id, title, status, created_at, updated_at) \
+                 VALUES ($1, '', 'idle', $2, $2)",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Write::Title { thread_id, title } => {
+            sqlx::query("UPDATE threads SET title = $1 WHERE id = $2")
+                .bind(title)
+                .bind(thread_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Write::Message {
+            thread_id,
+            seq,
+            role,
+            content,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO messages (thread_id, seq, role, content) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (thread_id, seq) DO UPDATE SET content = excluded.content",
+            )
+            .bind(thread_id)
+            .bind(seq)
+            .bind(role_name(*role))
+            .bind(content)
+            .execute(&mut **tx)
+            .await?;
+            touch(tx, thread_id, None, *at).await?;
+        }
+        Write::RunStarted {
+            thread_id,
+            run_id,
+            user_message,
+            owner,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at) \
+                 VALUES ($1, $2, 'running', $3, $4, $5)",
+            )
+            .bind(run_id)
+            .bind(thread_id)
+            .bind(user_message)
+            .bind(owner)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            touch(tx, thread_id, Some("running"), *at).await?;
+        }
+        Write::InterruptRaised {
+            thread_id,
+            interrupt,
+            checkpoint,
+            after_message,
+            at,
+        } => {
+            let expires_at = humantime::parse_rfc3339(&interrupt.expires_at)
+                .map(super::millis)
+                .unwrap_or(*at);
+            sqlx::query(
+                "INSERT INTO interrupts (id, run_id, thread_id, body, expires_at, checkpoint, \
+                 after_message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&interrupt.interrupt_id)
+            .bind(&interrupt.run_id)
+            .bind(thread_id)
+            .bind(serde_json::to_string(interrupt).expect("interrupts serialize"))
+            .bind(expires_at)
+            .bind(checkpoint.to_string())
+            .bind(after_message)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            set_run_status(tx, &interrupt.run_id, "interrupted").await?;
+            touch(tx, thread_id, Some("interrupted"), *at).await?;
+        }
+        Write::Resolved {
+            thread_id,
+            run_id,
+            interrupt_id,
+            decision_id,
+            decisions,
+            by,
+            origin,
+            server,
+            at,
+        } => {
+            let decisions = serde_json::to_string(decisions).expect("decisions serialize");
+            let by = match by {
+                ResolvedBy::User => "user",
+                ResolvedBy::Timeout => "timeout",
+            };
+            // Set once: whoever gets here second changes nothing.
+            let resolved = sqlx::query(
+                "UPDATE interrupts SET resolved_at = $1, resolved_by = $2, decision_id = $3, \
+                 decisions = $4 WHERE id = $5 AND resolved_at IS NULL",
+            )
+            .bind(at)
+            .bind(by)
+            .bind(decision_id)
+            .bind(&decisions)
+            .bind(interrupt_id)
+            .execute(&mut **tx)
+            .await?;
+            if resolved.rows_affected() == 0 {
+                tracing::warn!(%interrupt_id, "interrupt was already resolved in storage");
+                return Ok(());
+            }
+            sqlx::query(
+                "INSERT INTO decisions (id, interrupt_id, thread_id, run_id, decision_id, \
+                 decisions, resolved_by, connection_id, client, server, decided_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(crate::runtime::new_id())
+            .bind(interrupt_id)
+            .bind(thread_id)
+            .bind(run_id)
+            .bind(decision_id)
+            .bind(&decisions)
+            .bind(by)
+            .bind(origin.as_ref().map(|o| o.connection_id.as_str()))
+            .bind(origin.as_ref().and_then(|o| o.client.as_deref()))
+            .bind(server)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            set_run_status(tx, run_id, "running").await?;
+            touch(tx, thread_id, Some("running"), *at).await?;
+        }
+        Write::RunFinished {
+            thread_id,
+            run_id,
+            status,
+            error,
+            at,
+        } => {
+            sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+                .bind(status.as_str())
+                .bind(error)
+                .bind(at)
+                .bind(run_id)
+                .execute(&mut **tx)
+                .await?;
+            touch(tx, thread_id, Some("idle"), *at).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_run_status(
+    tx: &mut Transaction<'static, Any>,
+    run_id: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE runs SET status = $1 WHERE id = $2")
+        .bind(status)
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves the thread's `updated_at`, and its status if given.
+async fn touch(
+    tx: &mut Transaction<'static, Any>,
+    thread_id: &str,
+    status: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE threads SET status = COALESCE($1, status), updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(at)
+        .bind(thread_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
