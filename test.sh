@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: the protocol and server suites over real sockets, the
-# UI's model, then Playwright in a real Chromium against the release build.
-# Installs its tools on first use.
+# Runs every test: the protocol and server suites over real sockets (with
+# storage on SQLite and on a local PostgreSQL), the UI's model, then
+# Playwright in a real Chromium against the release build. Installs its
+# tools, PostgreSQL included, on first use.
 set -euo pipefail
 cd "$(dirname "$0")"
 HITL_NEED_BROWSER=1 source scripts/setup.sh
+
+echo "== PostgreSQL for the storage tests (scripts/postgres.sh)"
+HITL_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
+export HITL_TEST_POSTGRES_URL
 
 echo "== protocol, server and app tests (cargo test)"
 # Per package: `--workspace` would unify the app's ssr and hydrate features.

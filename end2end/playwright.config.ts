@@ -1,4 +1,7 @@
 import { defineConfig } from "@playwright/test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 // The system Chromium (browsers cannot be downloaded here), against the
 // release build of the real server. `./test.sh` builds it first.
@@ -38,6 +41,8 @@ export default defineConfig({
       LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       HITL_STREAM_DELAY_MS: "5",
+      // A fresh SQLite database per run.
+      HITL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-")),
       RUST_LOG: "warn",
     },
   },

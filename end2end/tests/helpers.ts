@@ -1,5 +1,7 @@
 import { expect, Page, WebSocket } from "@playwright/test";
 import { spawn, ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 const root = path.resolve(__dirname, "../..");
@@ -41,6 +43,8 @@ export function countDecisions(page: Page): () => number {
 /** A server of our own, for settings or restarts the shared one cannot have. */
 export class Server {
   private child?: ChildProcess;
+  /** Its own SQLite directory, kept across restarts of this server. */
+  private readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-"));
   constructor(readonly port: number, readonly env: Record<string, string> = {}) {}
 
   get url() {
@@ -58,6 +62,7 @@ export class Server {
         LEPTOS_SITE_PKG_DIR: "pkg",
         LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
         HITL_STREAM_DELAY_MS: "5",
+        HITL_DATA_DIR: this.dataDir,
         RUST_LOG: "warn",
         ...this.env,
       },

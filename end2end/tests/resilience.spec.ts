@@ -31,19 +31,44 @@ test("two tabs: a decision in one updates the other", async ({ page, context }) 
   await expect(page.getByTestId("messages")).toContainText("Create a research plan for Anthropic");
 });
 
-test("the page reconnects by itself after the server restarts", async ({ page }) => {
+test("the server killed and restarted: the page reconnects and the pending approval still works", async ({ page }) => {
   const server = new Server(3401);
   await server.start();
   try {
-    await newThread(page, server.url);
+    const url = await newThread(page, server.url);
+    await ask(page);
     const badge = page.getByTestId("connection");
     await server.kill();
     await expect(badge).toHaveAttribute("data-state", "reconnecting");
     await expect(page.getByTestId("message-input")).toHaveAttribute("readonly", "");
     await server.start();
-    // Threads live in memory until they are stored: the page reconnects and
-    // says the thread is gone instead of retrying for ever.
+    await expect(badge).toHaveAttribute("data-state", "connected", { timeout: 20_000 });
+    await expect(page).toHaveURL(url);
+    const approval = page.getByTestId("approval");
+    await expect(approval.getByRole("heading", { name: "Anthropic" })).toBeVisible();
+    await approval.getByRole("button", { name: "Approve" }).click();
+    await expect(page.locator('[data-outcome="approved"]')).toBeVisible();
+    await expect(page.getByTestId("messages")).toContainText("The research plan is done.");
+  } finally {
+    await server.kill();
+  }
+});
+
+test("a thread the restarted server does not have: the page says so instead of retrying for ever", async ({ page }) => {
+  const server = new Server(3403, { HITL_IN_MEMORY: "1" });
+  await server.start();
+  try {
+    await newThread(page, server.url);
+    await server.kill();
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "reconnecting");
+    await server.start();
     await expect(page.getByTestId("thread-gone")).toBeVisible({ timeout: 20_000 });
+    await page.getByTestId("thread-gone").getByTestId("new-thread").click();
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
+  } finally {
+    await server.kill();
+  }
+});
     await page.getByTestId("thread-gone").getByTestId("new-thread").click();
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
   } finally {

@@ -61,12 +61,14 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiE
     Ok("ok")
 }
 
-pub async fn create_thread(State(state): State<AppState>) -> (StatusCode, Json<ThreadCreated>) {
-    let thread = state.runtime.create_thread();
+pub async fn create_thread(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<ThreadCreated>), ApiError> {
+    let thread = state.runtime.create_thread().await?;
     let created = ThreadCreated {
         thread_id: thread.id().to_owned(),
     };
-    (StatusCode::CREATED, Json(created))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 pub async fn list_threads(

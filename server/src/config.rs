@@ -112,3 +112,26 @@ pub fn storage() -> Result<Storage, ConfigError> {
         std::path::Path::new(&dir),
     )))
 }
+
+/// This process's name to other servers on the same database:
+/// `HITL_SERVER_ID`, else host and port. A server restarted with the same
+/// name takes its waiting runs back at once; others wait for the lease.
+pub fn server_id(addr: SocketAddr) -> String {
+    if let Ok(id) = std::env::var("HITL_SERVER_ID") {
+        if !id.trim().is_empty() {
+            return id.trim().to_owned();
+        }
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", addr.port())
+}
+
+/// `HITL_LEASE_SECS`: how long a server that stops renewing keeps its
+/// runs before another server takes them over.
+pub fn lease() -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(
+        env_number("HITL_LEASE_SECS")?.unwrap_or(15).max(1),
+    ))
+}

@@ -51,7 +51,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     });
     let store = match config::storage()? {
         Storage::Memory => None,
-        Storage::Database(url) => Some(Store::open(&url).await?),
+        Storage::Database(url) => {
+            let server_id = config::server_id(addr);
+            Some(Store::open(&url, &server_id, config::lease()?).await?)
+        }
     };
     let runtime = match &store {
         None => Runtime::new(config, agent),

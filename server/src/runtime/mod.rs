@@ -8,6 +8,7 @@
 //! can wait on an agent.
 
 mod budget;
+mod cluster;
 mod decision;
 mod run;
 mod thread;
@@ -56,16 +57,29 @@ impl Runtime {
         agent: Arc<dyn Agent>,
         store: Arc<Store>,
     ) -> Result<Arc<Self>, StoreError> {
+        // Listening first: nothing another server says after recovery is missed.
+        let notices = match store.shared() {
+            true => Some(store.listen().await?),
+            false => None,
+        };
         let recovery = store.recover().await?;
-        let runtime = Self::build(config, agent, Some(store));
+        let runtime = Self::build(config, agent, Some(store.clone()));
+        for (run_id, thread_id) in &recovery.failed_runs {
+            cluster::announce_lost(&store, run_id, thread_id);
+        }
         for id in &recovery.pending_threads {
             runtime.find(id).await?;
         }
         tracing::info!(
-            failed_runs = recovery.failed_runs,
-            pending_interrupts = recovery.pending_threads.len(),
+            failed_runs = recovery.failed_runs.len(),
+            waiting_runs = recovery.pending_threads.len(),
+            server_id = store.server_id(),
             "storage recovered"
         );
+        if let Some(notices) = notices {
+            tokio::spawn(cluster::follow(Arc::downgrade(&runtime), notices));
+            tokio::spawn(cluster::keep_leases(Arc::downgrade(&runtime)));
+        }
         Ok(runtime)
     }
 
@@ -88,20 +102,24 @@ impl Runtime {
         self.shared.store.as_ref()
     }
 
-    pub fn create_thread(&self) -> Arc<Thread> {
+    /// A new, empty thread; stored before it is announced, so any server
+    /// can open it at once.
+    pub async fn create_thread(&self) -> Result<Arc<Thread>, StoreError> {
         let thread = Thread::new(new_id(), self.shared.clone());
         if let Some(store) = &self.shared.store {
-            store.write(Write::Thread {
-                id: thread.id().to_owned(),
-                at: millis(SystemTime::now()),
-            });
+            store
+                .commit(Write::Thread {
+                    id: thread.id().to_owned(),
+                    at: millis(SystemTime::now()),
+                })
+                .await?;
         }
         self.threads
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(thread.id_arc(), thread.clone());
         tracing::info!(thread_id = %thread.id(), "thread created");
-        thread
+        Ok(thread)
     }
 
     /// A thread in memory; see [`Runtime::find`] for stored ones too.

@@ -6,7 +6,7 @@
 //! the first event it receives.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use protocol::{
@@ -20,7 +20,7 @@ use super::decision::validate;
 use super::run::{self, Resolution, Start};
 use super::{new_id, Shared};
 use crate::agent::RunInput;
-use crate::store::{millis, Origin, StoreError, StoredThread, Write};
+use crate::store::{millis, Origin, StoreError, Write};
 use crate::time::rfc3339;
 
 /// A server message serialized once, shared by every connection.
@@ -30,6 +30,9 @@ pub type Frame = Bytes;
 /// with a fresh snapshot. Small: every thread pays for it up front.
 const EVENT_BUFFER: usize = 16;
 const TITLE_CHARS: usize = 60;
+
+mod remote;
+mod restore;
 
 pub struct Thread {
     id: Arc<str>,
@@ -54,6 +57,8 @@ struct ActiveRun {
     id: Arc<str>,
     cancel: CancellationToken,
     pending: Option<Pending>,
+    /// The run lives on another server; this copy follows its events.
+    remote: bool,
 }
 
 struct Pending {
@@ -101,55 +106,6 @@ impl Thread {
         })
     }
 
-    /// Rebuilds a stored thread. A pending interrupt waits again, on a task
-    /// that resumes its run from the checkpoint once it is resolved.
-    pub(crate) fn restore(stored: StoredThread, shared: Arc<Shared>) -> Arc<Self> {
-        let resolved = stored
-            .resolved
-            .into_iter()
-            .map(|record| Resolved {
-                frame: resolved_frame(&record),
-                record,
-            })
-            .collect();
-        let thread = Arc::new(Self {
-            id: stored.id.into(),
-            events: broadcast::channel(EVENT_BUFFER).0,
-            state: Mutex::new(State {
-                title: stored.title,
-                messages: stored.messages,
-                updated_at: stored.updated_at,
-                run: None,
-                resolved,
-                streaming_text: false,
-            }),
-            shared,
-        });
-        if let Some(pending) = stored.pending {
-            let run_id: Arc<str> = pending.interrupt.run_id.as_str().into();
-            let cancel = CancellationToken::new();
-            let (reply, receiver) = oneshot::channel();
-            let start = Start::Waiting {
-                interrupt: pending.interrupt.clone(),
-                checkpoint: pending.checkpoint.clone(),
-                reply: receiver,
-            };
-            thread.lock().run = Some(ActiveRun {
-                id: run_id.clone(),
-                cancel: cancel.clone(),
-                pending: Some(Pending {
-                    interrupt: pending.interrupt,
-                    checkpoint: pending.checkpoint,
-                    reply,
-                    claimed: false,
-                }),
-            });
-            tracing::info!(thread_id = %thread.id, %run_id, "pending interrupt restored");
-            run::spawn(thread.clone(), run_id, cancel, start);
-        }
-        thread
-    }
-
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -191,9 +147,30 @@ impl Thread {
     fn publish(&self, state: &mut State, message: &ServerMessage) -> Frame {
         state.updated_at = SystemTime::now();
         let frame = Frame::from(message.to_json());
-        // No receivers is fine: nobody is watching this thread right now.
-        let _ = self.events.send(frame.clone());
+        self.announce(frame.clone());
         frame
+    }
+
+    /// Sends an event to this server's connections and, when servers share
+    /// the database, to the others'.
+    fn announce(&self, frame: Frame) {
+        if let Some(store) = self.shared.store.as_ref().filter(|s| s.shared()) {
+            store.write(Write::Event {
+                thread_id: self.id.to_string(),
+                frame: frame.clone(),
+            });
+        }
+        // No receivers is fine: nobody is watching this thread right now.
+        let _ = self.events.send(frame);
+    }
+
+    /// This server's id in storage (empty without storage).
+    fn server_id(&self) -> String {
+        self.shared
+            .store
+            .as_ref()
+            .map(|s| s.server_id().to_owned())
+            .unwrap_or_default()
     }
 
     /// The current state and a receiver of every event after it.
@@ -306,18 +283,22 @@ impl Thread {
             id: run_id.clone(),
             cancel: cancel.clone(),
             pending: None,
+            remote: false,
         });
         state.streaming_text = false;
         self.persist(|| Write::RunStarted {
             thread_id: self.id.to_string(),
             run_id: run_id.to_string(),
             user_message: user_message.clone(),
-            owner: self
-                .shared
-                .store
-                .as_ref()
-                .map(|s| s.server_id().to_owned())
-                .unwrap_or_default(),
+            owner: self.server_id(),
+            lease_until: millis(
+                SystemTime::now()
+                    + self
+                        .shared
+                        .store
+                        .as_ref()
+                        .map_or(Duration::ZERO, |s| s.lease()),
+            ),
             at: millis(SystemTime::now()),
         });
         let started = ServerMessage::RunStarted {
@@ -359,7 +340,7 @@ impl Thread {
         run_id: &str,
         interrupt: &Interrupt,
         checkpoint: &serde_json::Value,
-    ) -> Option<Option<impl std::future::Future<Output = Result<(), StoreError>>>> {
+    ) -> Option<Option<impl std::future::Future<Output = Result<bool, StoreError>>>> {
         let mut state = self.lock();
         active(&mut state, run_id)?;
         self.close_text(&mut state);
@@ -444,46 +425,47 @@ impl Thread {
             return Ok(DecisionOutcome::Applied);
         };
         // Saved first, applied after: nobody hears of a decision that a
-        // crash could still lose.
-        let interrupt_id = pending.interrupt.interrupt_id.clone();
+        // crash could still lose, and of two servers deciding at once the
+        // database's conditional update picks one.
+        let remote = state.run.as_ref().is_some_and(|r| r.remote);
+        let interrupt = pending.interrupt.clone();
         let write = Write::Resolved {
             thread_id: self.id.to_string(),
-            run_id: pending.interrupt.run_id.clone(),
-            interrupt_id: interrupt_id.clone(),
+            run_id: interrupt.run_id.clone(),
+            interrupt_id: interrupt.interrupt_id.clone(),
             decision_id: decision_id.clone(),
             decisions: decisions.clone(),
             by: ResolvedBy::User,
             origin: Some(origin),
             server: store.server_id().to_owned(),
+            resumes: !remote,
             at: millis(SystemTime::now()),
         };
-        if let Some(pending) = state.run.as_mut().and_then(|r| r.pending.as_mut()) {
-            pending.claimed = true;
-        }
-        drop(state);
         let (done, saving) = oneshot::channel();
+        let saved = self.claim(&mut state, &store, write);
+        drop(state);
         let thread = self.clone();
         // A task of its own: the claim is settled even if the connection
         // that sent the decision goes away meanwhile.
         tokio::spawn(async move {
-            let saved = store.commit(write).await;
+            let saved = saved.await;
             let mut state = thread.lock();
-            let claimed = state
-                .run
-                .as_mut()
-                .and_then(|r| r.pending.as_mut())
-                .filter(|p| p.claimed && p.interrupt.interrupt_id == interrupt_id);
-            let result = match (saved, claimed) {
-                (Ok(()), Some(_)) => {
+            let claimed = thread.release(&mut state, &interrupt.interrupt_id);
+            let result = match saved {
+                Ok(true) if claimed => {
                     thread.apply_decision(&mut state, decision_id, decisions);
                     Ok(())
                 }
-                // The run ended meanwhile (cancelled): nothing to apply.
-                (Ok(()), None) => Ok(()),
-                (Err(e), claimed) => {
-                    if let Some(pending) = claimed {
-                        pending.claimed = false;
-                    }
+                // Cancelled meanwhile: nothing left to apply.
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ErrorBody::new(
+                    ErrorCode::StaleInterrupt,
+                    format!(
+                        "interrupt {} was resolved by another decision first",
+                        interrupt.interrupt_id
+                    ),
+                )),
+                Err(e) => {
                     tracing::error!(error = %e, "decision not saved");
                     Err(ErrorBody::new(
                         ErrorCode::StorageFailed,
@@ -496,6 +478,30 @@ impl Thread {
         Ok(DecisionOutcome::Saving(saving))
     }
 
+    /// Marks the pending interrupt as taken while `write` is committed.
+    fn claim(
+        &self,
+        state: &mut State,
+        store: &crate::store::Store,
+        write: Write,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> {
+        if let Some(pending) = state.run.as_mut().and_then(|r| r.pending.as_mut()) {
+            pending.claimed = true;
+        }
+        store.queue(write)
+    }
+
+    /// Ends a claim on `interrupt_id`; whether it was still pending.
+    fn release(&self, state: &mut State, interrupt_id: &str) -> bool {
+        match state.run.as_mut().and_then(|r| r.pending.as_mut()) {
+            Some(pending) if pending.interrupt.interrupt_id == interrupt_id => {
+                pending.claimed = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Hands the decisions to the waiting run and tells every connection.
     fn apply_decision(
         &self,
@@ -503,33 +509,81 @@ impl Thread {
         decision_id: Option<String>,
         decisions: Vec<Decision>,
     ) {
+        self.resolve(state, decision_id, decisions, ResolvedBy::User);
+    }
+
+    /// Takes the pending interrupt, hands its resolution to the run (if it
+    /// lives here) and tells every connection.
+    fn resolve(
+        &self,
+        state: &mut State,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+        by: ResolvedBy,
+    ) {
         let pending = take_pending(state).expect("a pending interrupt");
-        let _ = pending.reply.send(Resolution::Decided(decisions.clone()));
-        self.record_resolution(
-            state,
-            pending.interrupt,
-            decision_id,
-            decisions,
-            ResolvedBy::User,
-        );
+        let resolution = match by {
+            ResolvedBy::Timeout => Resolution::Expired,
+            ResolvedBy::User => Resolution::Decided(decisions.clone()),
+        };
+        // A remote run has no receiver: its owner is told by the database.
+        let _ = pending.reply.send(resolution);
+        self.record_resolution(state, pending.interrupt, decision_id, decisions, by);
     }
 
     /// Resolves the interrupt as expired, unless a decision got there first.
-    pub(crate) fn expire(&self, interrupt_id: &str) -> bool {
+    /// `true` if it is resolved now; with storage it is resolved once saved
+    /// (the run hears `Expired` then), so this returns `false`.
+    pub(crate) fn expire(self: &Arc<Self>, interrupt_id: &str) -> bool {
         let mut state = self.lock();
-        let is_pending = state
+        let Some(pending) = state
             .run
             .as_ref()
             .and_then(|r| r.pending.as_ref())
-            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id && !p.claimed);
-        if is_pending {
+            .filter(|p| p.interrupt.interrupt_id == interrupt_id && !p.claimed)
+        else {
+            return false;
+        };
+        let Some(store) = self.shared.store.clone() else {
             self.reject_pending(
                 &mut state,
                 "The request expired unanswered.",
                 ResolvedBy::Timeout,
             );
-        }
-        is_pending
+            return true;
+        };
+        let interrupt = pending.interrupt.clone();
+        let decisions = expired_decisions(&interrupt);
+        let write = Write::Resolved {
+            thread_id: self.id.to_string(),
+            run_id: interrupt.run_id.clone(),
+            interrupt_id: interrupt.interrupt_id.clone(),
+            decision_id: None,
+            decisions: decisions.clone(),
+            by: ResolvedBy::Timeout,
+            origin: None,
+            server: store.server_id().to_owned(),
+            resumes: true,
+            at: millis(SystemTime::now()),
+        };
+        let saved = self.claim(&mut state, &store, write);
+        drop(state);
+        let thread = self.clone();
+        tokio::spawn(async move {
+            let saved = saved.await;
+            let mut state = thread.lock();
+            let claimed = thread.release(&mut state, &interrupt.interrupt_id);
+            match saved {
+                Ok(true) if claimed => {
+                    tracing::info!(interrupt_id = %interrupt.interrupt_id, "interrupt timed out; resolved as expired");
+                    thread.resolve(&mut state, None, decisions, ResolvedBy::Timeout);
+                }
+                // A decision elsewhere won; its notice brings it here.
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "expiry not saved; retrying"),
+            }
+        });
+        false
     }
 
     /// Resolves the pending interrupt, if any, with a rejection per action.
@@ -556,12 +610,8 @@ impl Thread {
             decisions: decisions.clone(),
             by,
             origin: None,
-            server: self
-                .shared
-                .store
-                .as_ref()
-                .map(|s| s.server_id().to_owned())
-                .unwrap_or_default(),
+            server: self.server_id(),
+            resumes: true,
             at: millis(SystemTime::now()),
         });
         self.record_resolution(state, pending.interrupt, None, decisions, by);
@@ -577,6 +627,14 @@ impl Thread {
                 "nothing is running on this thread",
             ));
         };
+        if run.remote {
+            // Its owner cancels it, told through the database.
+            self.persist(|| Write::CancelRequest {
+                thread_id: self.id.to_string(),
+            });
+            tracing::info!(thread_id = %self.id, "cancel sent to the run's server");
+            return Ok(());
+        }
         let cancel = run.cancel.clone();
         self.reject_pending(&mut state, "Cancelled by the user.", ResolvedBy::User);
         cancel.cancel();
@@ -601,7 +659,7 @@ impl Thread {
         };
         let frame = resolved_frame(&record);
         state.updated_at = SystemTime::now();
-        let _ = self.events.send(frame.clone());
+        self.announce(frame.clone());
         state.resolved.push(Resolved { record, frame });
     }
 
@@ -659,6 +717,14 @@ impl Thread {
         };
         self.publish(&mut state, &finished);
     }
+}
+
+/// What an expired interrupt records: a rejection per action request.
+fn expired_decisions(interrupt: &Interrupt) -> Vec<Decision> {
+    let reject = Decision::Reject {
+        message: Some("The request expired unanswered.".to_owned()),
+    };
+    vec![reject; interrupt.action_requests.len()]
 }
 
 /// The `interrupt_resolved` event of a resolution.

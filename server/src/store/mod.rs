@@ -8,6 +8,7 @@
 //! the exception that waits: its write is committed before anyone is told
 //! it was applied.
 
+mod notify;
 mod read;
 mod write;
 
@@ -19,7 +20,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-pub use read::{Recovery, StoredPending, StoredThread};
+pub use notify::Notice;
+pub use read::{Recovery, StoredPending, StoredRun, StoredThread, LOST_RUN};
 pub use write::{Origin, Write};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,9 @@ pub struct Store {
     writes: mpsc::UnboundedSender<write::Queued>,
     /// This process, as runs' `owner` and the audit log's `server`.
     server_id: String,
+    url: String,
+    /// How long an active run's owner vouches for it between renewals.
+    lease: Duration,
 }
 
 impl Store {
@@ -60,8 +65,13 @@ impl Store {
     }
 
     /// Connects, creates the SQLite file's directory if need be, and runs
-    /// the migrations.
-    pub async fn open(url: &str) -> Result<Arc<Self>, StoreError> {
+    /// the migrations. `server_id` names this process to the others; a
+    /// process restarted with the same id takes its runs back at once.
+    pub async fn open(
+        url: &str,
+        server_id: &str,
+        lease: Duration,
+    ) -> Result<Arc<Self>, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres") {
             Backend::Postgres
@@ -96,12 +106,15 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let (writes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write::commit_loop(pool.clone(), queue));
+        let _ = notify::SERVER.set(server_id.to_owned());
+        tokio::spawn(write::commit_loop(pool.clone(), backend, queue));
         Ok(Arc::new(Self {
             pool,
             backend,
             writes,
-            server_id: crate::runtime::new_id(),
+            server_id: server_id.to_owned(),
+            url: url.to_owned(),
+            lease,
         }))
     }
 
@@ -118,8 +131,18 @@ impl Store {
         let _ = self.writes.send(write::Queued { write, done: None });
     }
 
-    /// Queues a write and waits until it is committed.
-    pub async fn commit(&self, write: Write) -> Result<(), StoreError> {
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Several servers may share it.
+    pub fn shared(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// Queues a write and waits until it is committed; `false` if it
+    /// changed nothing (a decision on an interrupt already resolved).
+    pub async fn commit(&self, write: Write) -> Result<bool, StoreError> {
         self.queue(write).await
     }
 
@@ -127,7 +150,7 @@ impl Store {
     pub fn queue(
         &self,
         write: Write,
-    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send + 'static {
         let (done, committed) = oneshot::channel();
         let queued = self.writes.send(write::Queued {
             write,
@@ -141,7 +164,7 @@ impl Store {
 
     /// Waits until every write queued so far is committed.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.commit(Write::Nothing).await
+        self.commit(Write::Nothing).await.map(drop)
     }
 
     /// Releases the connections once queued writes are committed.

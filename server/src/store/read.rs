@@ -18,20 +18,34 @@ pub struct StoredThread {
     pub updated_at: SystemTime,
     pub messages: Vec<ChatMessage>,
     pub resolved: Vec<ResolvedInterrupt>,
+    /// Its active run, if it has one.
+    pub run: Option<StoredRun>,
+    /// The active run's latest interrupt, if the run stopped at it.
     pub pending: Option<StoredPending>,
 }
 
-/// An interrupt still waiting, with the checkpoint its run resumes from.
+pub struct StoredRun {
+    pub id: String,
+    /// `running` or `interrupted`.
+    pub status: String,
+    pub owner: String,
+}
+
+/// The interrupt an active run stopped at, with the checkpoint it resumes
+/// from, and how it was resolved if it was (by a server that does not own
+/// the run, before the owner went on).
 pub struct StoredPending {
     pub interrupt: Interrupt,
     pub checkpoint: serde_json::Value,
+    pub resolved: Option<(Vec<Decision>, ResolvedBy)>,
 }
 
 /// What a starting server found.
 pub struct Recovery {
-    /// Runs that were working (not waiting) when the server stopped.
-    pub failed_runs: u64,
-    /// Threads with an interrupt still pending.
+    /// Runs that were working (not waiting) when their server stopped:
+    /// `(run_id, thread_id)`.
+    pub failed_runs: Vec<(String, String)>,
+    /// Threads whose run waits at an interrupt, now this server's.
     pub pending_threads: Vec<String>,
 }
 
@@ -106,27 +120,37 @@ impl Store {
         let mut pending = None;
         for (body, checkpoint, after_message, by, decision_id, decisions, run_status) in rows {
             let interrupt: Interrupt = parse("interrupt", &body)?;
-            match (by, decisions) {
-                (Some(by), Some(decisions)) => resolved.push(ResolvedInterrupt {
-                    interrupt,
+            let record = match (by, decisions) {
+                (Some(by), Some(decisions)) => Some(ResolvedInterrupt {
+                    interrupt: interrupt.clone(),
                     decision_id,
                     decisions: parse::<Vec<Decision>>("decisions", &decisions)?,
-                    by: if by == "timeout" {
-                        ResolvedBy::Timeout
-                    } else {
-                        ResolvedBy::User
-                    },
+                    by: resolved_by(&by),
                     after_message: after_message as usize,
                 }),
-                // Saved just before its run stopped: it never waited.
-                _ if run_status != "interrupted" => {}
-                _ => {
-                    pending = Some(StoredPending {
-                        interrupt,
-                        checkpoint: parse("checkpoint", &checkpoint)?,
-                    })
-                }
+                _ => None,
+            };
+            // A run still `interrupted` stopped at its latest interrupt
+            // (an earlier one saved as its run stopped never waited).
+            if run_status == "interrupted" {
+                pending = Some(StoredPending {
+                    interrupt,
+                    checkpoint: parse("checkpoint", &checkpoint)?,
+                    resolved: record.as_ref().map(|r| (r.decisions.clone(), r.by)),
+                });
             }
+            resolved.extend(record);
+        }
+        let run: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT id, status, owner FROM runs WHERE thread_id = $1 \
+             AND status IN ('running', 'interrupted') ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let run = run.map(|(id, status, owner)| StoredRun { id, status, owner });
+        if run.as_ref().is_none_or(|r| r.status != "interrupted") {
+            pending = None;
         }
         Ok(Some(StoredThread {
             id: id.to_owned(),
@@ -134,6 +158,7 @@ impl Store {
             updated_at: from_millis(updated_at),
             messages,
             resolved,
+            run,
             pending,
         }))
     }
@@ -177,11 +202,7 @@ impl Store {
                         run_id,
                         decision_id,
                         decisions: parse("decisions", &decisions)?,
-                        by: if by == "timeout" {
-                            ResolvedBy::Timeout
-                        } else {
-                            ResolvedBy::User
-                        },
+                        by: resolved_by(&by),
                         connection_id,
                         client,
                         server,
@@ -192,34 +213,108 @@ impl Store {
             .collect()
     }
 
-    /// Fails the runs that were working when the server stopped (they
-    /// cannot be resumed: only a run waiting at an interrupt saved its
-    /// state) and lists the threads whose interrupt still waits.
+    /// Picks up what a stopped server left: runs that were working are
+    /// failed (only a run waiting at an interrupt saved its state), and runs
+    /// waiting at an interrupt become this server's. Only runs of this
+    /// server's id or whose lease has passed: a live server keeps its own.
     pub async fn recover(&self) -> Result<Recovery, StoreError> {
         let now = millis(SystemTime::now());
-        let mut tx = self.pool.begin().await?;
-        let failed = sqlx::query(
+        let failed: Vec<(String, String)> = sqlx::query_as(
             "UPDATE runs SET status = 'failed', error = $1, finished_at = $2 \
-             WHERE status = 'running'",
+             WHERE status = 'running' \
+             AND (owner = $3 OR lease_until IS NULL OR lease_until < $2 OR $4 = 1) \
+             RETURNING id, thread_id",
         )
         .bind(LOST_RUN)
         .bind(now)
-        .execute(&mut *tx)
+        .bind(&self.server_id)
+        .bind(self.single() as i64)
+        .fetch_all(&self.pool)
         .await?;
-        sqlx::query("UPDATE threads SET status = 'idle' WHERE status = 'running'")
-            .execute(&mut *tx)
+        for (run_id, thread_id) in &failed {
+            self.write(super::Write::RunFinished {
+                thread_id: thread_id.clone(),
+                run_id: run_id.clone(),
+                status: protocol::RunStatus::Failed,
+                error: Some(LOST_RUN.into()),
+                at: now,
+            });
+        }
+        // SQLite has one server: everything left is this one's.
+        let pending = self
+            .claim_runs(&format!(
+                "UPDATE runs SET owner = $1, lease_until = $2 WHERE status = 'interrupted' \
+                 AND (owner = $1 OR lease_until IS NULL OR lease_until < $3 OR {} = 1) \
+                 RETURNING id, thread_id, status",
+                self.single() as i64
+            ))
             .await?;
-        let pending: Vec<(String,)> = sqlx::query_as(
-            "SELECT i.thread_id FROM interrupts i JOIN runs r ON r.id = i.run_id \
-                 WHERE i.resolved_at IS NULL AND r.status = 'interrupted'",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        self.flush().await?;
         Ok(Recovery {
-            failed_runs: failed.rows_affected(),
-            pending_threads: pending.into_iter().map(|(id,)| id).collect(),
+            failed_runs: failed,
+            pending_threads: pending.into_iter().map(|(_, thread, _)| thread).collect(),
         })
+    }
+
+    fn single(&self) -> bool {
+        self.backend == super::Backend::Sqlite
+    }
+
+    /// Takes over the active runs whose owner stopped renewing their lease:
+    /// `(run_id, thread_id, status)`. Each goes to one server only.
+    pub async fn take_over(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.claim_runs(
+            "UPDATE runs SET owner = $1, lease_until = $2 \
+             WHERE status IN ('running', 'interrupted') AND lease_until < $3 \
+             RETURNING id, thread_id, status",
+        )
+        .await
+    }
+
+    async fn claim_runs(&self, sql: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let now = millis(SystemTime::now());
+        let until = now + self.lease.as_millis() as i64;
+        Ok(sqlx::query_as(sql)
+            .bind(&self.server_id)
+            .bind(until)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Extends the leases of this server's active runs.
+    pub async fn renew_leases(&self) -> Result<(), StoreError> {
+        let until = millis(SystemTime::now()) + self.lease.as_millis() as i64;
+        sqlx::query(
+            "UPDATE runs SET lease_until = $1 WHERE owner = $2 \
+             AND status IN ('running', 'interrupted')",
+        )
+        .bind(until)
+        .bind(&self.server_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An interrupt's resolution as stored, if it has one.
+    pub async fn resolution(
+        &self,
+        interrupt_id: &str,
+    ) -> Result<Option<(Option<String>, Vec<Decision>, ResolvedBy)>, StoreError> {
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT decision_id, decisions, resolved_by FROM interrupts WHERE id = $1",
+        )
+        .bind(interrupt_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some((decision_id, Some(decisions), Some(by))) => Ok(Some((
+                decision_id,
+                parse("decisions", &decisions)?,
+                resolved_by(&by),
+            ))),
+            _ => Ok(None),
+        }
     }
 
     /// How many threads are stored.
@@ -228,6 +323,14 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
+    }
+}
+
+fn resolved_by(by: &str) -> ResolvedBy {
+    if by == "timeout" {
+        ResolvedBy::Timeout
+    } else {
+        ResolvedBy::User
     }
 }
 

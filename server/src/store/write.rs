@@ -4,7 +4,7 @@ use protocol::{Decision, Interrupt, ResolvedBy, Role, RunStatus};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
+use super::{Backend, StoreError};
 
 /// Where a decision came from, for the audit log.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +39,23 @@ pub enum Write {
         run_id: String,
         user_message: Option<String>,
         owner: String,
+        lease_until: i64,
         at: i64,
+    },
+    /// The owner went on with a run after its interrupt was resolved.
+    RunResumed {
+        thread_id: String,
+        run_id: String,
+        at: i64,
+    },
+    /// Asks the server that runs the thread's run to cancel it.
+    CancelRequest {
+        thread_id: String,
+    },
+    /// An event for the other servers' connections (PostgreSQL only).
+    Event {
+        thread_id: String,
+        frame: bytes::Bytes,
     },
     InterruptRaised {
         thread_id: String,
@@ -48,7 +64,8 @@ pub enum Write {
         after_message: i64,
         at: i64,
     },
-    /// Resolves a pending interrupt (if still pending) and logs it.
+    /// Resolves a pending interrupt if it is still pending, and logs it.
+    /// Takes effect only for the first: the second changes nothing.
     Resolved {
         thread_id: String,
         run_id: String,
@@ -58,6 +75,8 @@ pub enum Write {
         by: ResolvedBy,
         origin: Option<Origin>,
         server: String,
+        /// The deciding server runs the run: it goes on at once.
+        resumes: bool,
         at: i64,
     },
     RunFinished {
@@ -71,49 +90,98 @@ pub enum Write {
 
 pub(super) struct Queued {
     pub write: Write,
-    pub done: Option<oneshot::Sender<Result<(), StoreError>>>,
+    /// Whether the write took effect (a `Resolved` may not).
+    pub done: Option<oneshot::Sender<Result<bool, StoreError>>>,
 }
 
 /// Most writes one transaction takes.
 const BATCH: usize = 128;
 
-pub(super) async fn commit_loop(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Queued>) {
+pub(super) async fn commit_loop(
+    pool: AnyPool,
+    backend: Backend,
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = commit_batch(&pool, &batch).await {
-            // One bad write must not take the others down with it.
-            tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
-            for queued in batch.drain(..) {
-                let result = commit_batch(&pool, std::slice::from_ref(&queued)).await;
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, write = ?queued.write, "write lost");
-                }
-                if let Some(done) = queued.done {
-                    let _ = done.send(result);
+        match commit_batch(&pool, backend, &batch).await {
+            Ok(effects) => {
+                for (queued, effect) in batch.drain(..).zip(effects) {
+                    if let Some(done) = queued.done {
+                        let _ = done.send(Ok(effect));
+                    }
                 }
             }
-            continue;
-        }
-        for queued in batch.drain(..) {
-            if let Some(done) = queued.done {
-                let _ = done.send(Ok(()));
+            Err(e) => {
+                // One bad write must not take the others down with it.
+                tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
+                for queued in batch.drain(..) {
+                    let result = commit_batch(&pool, backend, std::slice::from_ref(&queued))
+                        .await
+                        .map(|effects| effects[0]);
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, write = ?queued.write, "write lost");
+                    }
+                    if let Some(done) = queued.done {
+                        let _ = done.send(result);
+                    }
+                }
             }
         }
     }
 }
 
-async fn commit_batch(pool: &AnyPool, batch: &[Queued]) -> Result<(), StoreError> {
+async fn commit_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    batch: &[Queued],
+) -> Result<Vec<bool>, StoreError> {
     let mut tx = pool.begin().await?;
+    let mut effects = Vec::with_capacity(batch.len());
     for queued in batch {
-        apply(&mut tx, &queued.write).await?;
+        effects.push(apply(&mut tx, backend, &queued.write).await?);
     }
     tx.commit().await?;
-    Ok(())
+    Ok(effects)
 }
 
-async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), StoreError> {
+/// PostgreSQL's limit on a notification's payload is 8000 bytes.
+const NOTIFY_LIMIT: usize = 7900;
+
+async fn apply(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    write: &Write,
+) -> Result<bool, StoreError> {
     match write {
         Write::Nothing => {}
+        Write::Event { thread_id, frame } => {
+            if backend == Backend::Postgres {
+                let payload = super::notify::event_payload(thread_id, frame, NOTIFY_LIMIT);
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(super::notify::EVENTS)
+                    .bind(payload)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Write::CancelRequest { thread_id } => {
+            if backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(super::notify::DECISIONS)
+                    .bind(super::notify::cancel_payload(thread_id))
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Write::RunResumed {
+            thread_id,
+            run_id,
+            at,
+        } => {
+            set_run_status(tx, run_id, "running").await?;
+            touch(tx, thread_id, Some("running"), *at).await?;
+        }
         Write::Thread { id, at } => {
             sqlx::query(
                 "INSERT INTO threads (id, title, status, created_at, updated_at) \
@@ -155,17 +223,19 @@ async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), 
             run_id,
             user_message,
             owner,
+            lease_until,
             at,
         } => {
             sqlx::query(
-                "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at) \
-                 VALUES ($1, $2, 'running', $3, $4, $5)",
+                "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at, \
+                 lease_until) VALUES ($1, $2, 'running', $3, $4, $5, $6)",
             )
             .bind(run_id)
             .bind(thread_id)
             .bind(user_message)
             .bind(owner)
             .bind(at)
+            .bind(lease_until)
             .execute(&mut **tx)
             .await?;
             touch(tx, thread_id, Some("running"), *at).await?;
@@ -206,6 +276,7 @@ async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), 
             by,
             origin,
             server,
+            resumes,
             at,
         } => {
             let decisions = serde_json::to_string(decisions).expect("decisions serialize");
@@ -226,8 +297,7 @@ async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), 
             .execute(&mut **tx)
             .await?;
             if resolved.rows_affected() == 0 {
-                tracing::warn!(%interrupt_id, "interrupt was already resolved in storage");
-                return Ok(());
+                return Ok(false);
             }
             sqlx::query(
                 "INSERT INTO decisions (id, interrupt_id, thread_id, run_id, decision_id, \
@@ -247,8 +317,21 @@ async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), 
             .bind(at)
             .execute(&mut **tx)
             .await?;
-            set_run_status(tx, run_id, "running").await?;
-            touch(tx, thread_id, Some("running"), *at).await?;
+            if *resumes {
+                set_run_status(tx, run_id, "running").await?;
+                touch(tx, thread_id, Some("running"), *at).await?;
+            } else if backend == Backend::Postgres {
+                // The run lives elsewhere: tell its owner.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(super::notify::DECISIONS)
+                    .bind(super::notify::decision_payload(
+                        server,
+                        thread_id,
+                        interrupt_id,
+                    ))
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         Write::RunFinished {
             thread_id,
@@ -267,7 +350,7 @@ async fn apply(tx: &mut Transaction<'static, Any>, write: &Write) -> Result<(), 
             touch(tx, thread_id, Some("idle"), *at).await?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn set_run_status(

@@ -3,6 +3,7 @@
 
 pub mod binary;
 mod cancel;
+mod cluster;
 mod connections;
 mod durable;
 mod errors;

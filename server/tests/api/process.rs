@@ -75,6 +75,8 @@ impl Process {
         command
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("HITL_STREAM_DELAY_MS", "0")
+            // The same server restarted, unless a test names another.
+            .env("HITL_SERVER_ID", "server-a")
             .env("RUST_LOG", "warn")
             .env_remove("HITL_IN_MEMORY")
             .envs(env.iter().copied())

@@ -1,0 +1,150 @@
+//! Several servers on one PostgreSQL: following other servers' notices,
+//! keeping this server's leases, and taking over runs whose server died.
+
+use std::sync::{Arc, Weak};
+
+use protocol::{RunStatus, ServerMessage};
+use tokio::sync::mpsc;
+
+use super::Runtime;
+use crate::store::{Notice, Store, Write, LOST_RUN};
+
+/// Applies other servers' notices to the threads this server has loaded.
+pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::UnboundedReceiver<Notice>) {
+    while let Some(notice) = notices.recv().await {
+        let Some(runtime) = runtime.upgrade() else {
+            return;
+        };
+        let Some(store) = runtime.store().cloned() else {
+            return;
+        };
+        // Threads not loaded here are read from storage when first used.
+        let loaded = |id: &str| runtime.thread(id);
+        match notice {
+            Notice::Event {
+                thread_id,
+                frame: Some(frame),
+            } => {
+                if let Some(thread) = loaded(&thread_id) {
+                    thread.apply_remote(frame);
+                }
+            }
+            Notice::Event {
+                thread_id,
+                frame: None,
+            } => {
+                if let Some(thread) = loaded(&thread_id) {
+                    if let Err(e) = reload(&store, &thread).await {
+                        tracing::warn!(%thread_id, error = %e, "reload failed");
+                    }
+                }
+            }
+            Notice::Decision {
+                thread_id,
+                interrupt_id,
+            } => {
+                let Some(thread) = loaded(&thread_id) else {
+                    continue;
+                };
+                match store.resolution(&interrupt_id).await {
+                    Ok(Some((decision_id, decisions, by))) => {
+                        thread.apply_stored_resolution(&interrupt_id, decision_id, decisions, by)
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(%interrupt_id, error = %e, "resolution not read"),
+                }
+            }
+            Notice::Cancel { thread_id } => {
+                if let Some(thread) = loaded(&thread_id) {
+                    let _ = thread.cancel();
+                }
+            }
+        }
+    }
+}
+
+async fn reload(
+    store: &Store,
+    thread: &Arc<super::Thread>,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(stored) = store.load_thread(thread.id()).await? {
+        thread.reload(stored, true);
+    }
+    Ok(())
+}
+
+/// Renews this server's leases and takes over runs whose lease passed.
+pub(super) async fn keep_leases(runtime: Weak<Runtime>) {
+    loop {
+        let Some(store) = runtime.upgrade().and_then(|r| r.store().cloned()) else {
+            return;
+        };
+        tokio::time::sleep(store.lease() / 3).await;
+        let Some(runtime) = runtime.upgrade() else {
+            return;
+        };
+        if let Err(e) = store.renew_leases().await {
+            tracing::warn!(error = %e, "leases not renewed");
+            continue;
+        }
+        match store.take_over().await {
+            Ok(runs) => {
+                for (run_id, thread_id, status) in runs {
+                    if let Err(e) = take_over(&runtime, &store, &run_id, &thread_id, &status).await
+                    {
+                        tracing::warn!(%thread_id, %run_id, error = %e, "takeover failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "takeover check failed"),
+        }
+    }
+}
+
+/// A run whose server died: one that was waiting at an interrupt goes on
+/// here; one that was working is failed (it saved no state to go on from).
+async fn take_over(
+    runtime: &Runtime,
+    store: &Store,
+    run_id: &str,
+    thread_id: &str,
+    status: &str,
+) -> Result<(), crate::store::StoreError> {
+    tracing::info!(%thread_id, %run_id, status, "taking over a run whose server stopped");
+    if status == "interrupted" {
+        match runtime.thread(thread_id) {
+            Some(thread) => reload(store, &thread).await?,
+            None => {
+                runtime.find(thread_id).await?;
+            }
+        }
+        return Ok(());
+    }
+    match runtime.thread(thread_id) {
+        Some(thread) => thread.finish_run(run_id, RunStatus::Failed, Some(LOST_RUN.into())),
+        None => {
+            store.write(Write::RunFinished {
+                thread_id: thread_id.to_owned(),
+                run_id: run_id.to_owned(),
+                status: RunStatus::Failed,
+                error: Some(LOST_RUN.into()),
+                at: crate::store::millis(std::time::SystemTime::now()),
+            });
+            announce_lost(store, run_id, thread_id);
+        }
+    }
+    Ok(())
+}
+
+/// Tells other servers' connections that a run died with its server.
+pub(super) fn announce_lost(store: &Store, run_id: &str, thread_id: &str) {
+    let finished = ServerMessage::RunFinished {
+        run_id: run_id.to_owned(),
+        status: RunStatus::Failed,
+        error: Some(LOST_RUN.into()),
+    };
+    store.write(Write::Event {
+        thread_id: thread_id.to_owned(),
+        frame: finished.to_json().into(),
+    });
+}

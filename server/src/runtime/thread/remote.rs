@@ -1,0 +1,141 @@
+//! A thread whose run lives on another server: this copy follows the
+//! events that server sends through the database and forwards them to this
+//! server's connections.
+
+use super::*;
+
+impl Thread {
+    /// Applies another server's event for this thread and forwards it.
+    pub(crate) fn apply_remote(&self, frame: Frame) {
+        let Ok(message) = serde_json::from_slice::<ServerMessage>(&frame) else {
+            return;
+        };
+        let mut state = self.lock();
+        if state.run.as_ref().is_some_and(|r| !r.remote) {
+            return; // Our own run's events start here, not there.
+        }
+        match message {
+            ServerMessage::RunStarted {
+                run_id,
+                user_message,
+            } => {
+                if let Some(content) = user_message {
+                    if state.title.is_empty() {
+                        state.title = content.trim().chars().take(TITLE_CHARS).collect();
+                    }
+                    state.messages.push(ChatMessage {
+                        role: Role::User,
+                        content,
+                    });
+                }
+                state.run = Some(ActiveRun {
+                    id: run_id.into(),
+                    cancel: CancellationToken::new(),
+                    pending: None,
+                    remote: true,
+                });
+                state.streaming_text = false;
+            }
+            ServerMessage::MessageDelta { content, .. } => {
+                if !state.streaming_text {
+                    state.messages.push(ChatMessage {
+                        role: Role::Assistant,
+                        content: String::new(),
+                    });
+                    state.streaming_text = true;
+                }
+                if let Some(last) = state.messages.last_mut() {
+                    last.content.push_str(&content);
+                }
+            }
+            ServerMessage::Interrupt(interrupt) => {
+                state.streaming_text = false;
+                let Some(run) = state.run.as_mut() else {
+                    return;
+                };
+                run.pending = Some(Pending {
+                    interrupt,
+                    checkpoint: serde_json::Value::Null,
+                    reply: oneshot::channel().0,
+                    claimed: false,
+                });
+            }
+            ServerMessage::InterruptResolved {
+                interrupt_id,
+                decision_id,
+                decisions,
+                by,
+            } => {
+                // Decided here: connections here have heard of it already.
+                if state
+                    .resolved
+                    .iter()
+                    .any(|r| r.record.interrupt.interrupt_id == interrupt_id)
+                {
+                    return;
+                }
+                let Some(pending) = take_pending(&mut state) else {
+                    return;
+                };
+                let record = ResolvedInterrupt {
+                    after_message: state.messages.len(),
+                    interrupt: pending.interrupt,
+                    decision_id,
+                    decisions,
+                    by,
+                };
+                state.resolved.push(Resolved {
+                    record,
+                    frame: frame.clone(),
+                });
+            }
+            ServerMessage::ToolResult { output, .. } => {
+                state.streaming_text = false;
+                state.messages.push(ChatMessage {
+                    role: Role::Tool,
+                    content: output,
+                });
+            }
+            ServerMessage::RunFinished { .. } => {
+                state.run = None;
+                state.streaming_text = false;
+            }
+            ServerMessage::Snapshot(_) | ServerMessage::Error { .. } => return,
+        }
+        state.updated_at = SystemTime::now();
+        let _ = self.events.send(frame);
+    }
+
+    /// Another server saved a resolution of the interrupt this server's run
+    /// waits at: the run goes on with it.
+    pub(crate) fn apply_stored_resolution(
+        &self,
+        interrupt_id: &str,
+        decision_id: Option<String>,
+        decisions: Vec<Decision>,
+        by: ResolvedBy,
+    ) {
+        let mut state = self.lock();
+        let waiting = state
+            .run
+            .as_ref()
+            .filter(|r| !r.remote)
+            .and_then(|r| r.pending.as_ref())
+            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id);
+        if !waiting {
+            return;
+        }
+        let run_id = state
+            .run
+            .as_ref()
+            .map(|r| r.id.to_string())
+            .unwrap_or_default();
+        self.persist(|| Write::RunResumed {
+            thread_id: self.id.to_string(),
+            run_id,
+            at: millis(SystemTime::now()),
+        });
+        tracing::info!(%interrupt_id, "decision from another server received");
+        self.resolve(&mut state, decision_id, decisions, by);
+    }
+}

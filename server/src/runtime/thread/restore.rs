@@ -1,0 +1,110 @@
+//! A thread rebuilt from storage: at start-up, on first use, after another
+//! server's notice was too large to carry, or when this server takes over
+//! a run whose owner died.
+
+use super::*;
+use crate::store::StoredThread;
+
+impl Thread {
+    pub(crate) fn restore(stored: StoredThread, shared: Arc<Shared>) -> Arc<Self> {
+        let thread = Thread::new(stored.id.clone(), shared);
+        thread.reload(stored, false);
+        thread
+    }
+
+    /// Replaces this copy's state with the stored one. A run stopped at an
+    /// interrupt that storage says is this server's goes on here: it waits
+    /// again, or resumes at once if the interrupt was resolved meanwhile.
+    /// Any other active run is followed as a remote one. `resync` sends
+    /// connections a fresh snapshot.
+    pub(crate) fn reload(self: &Arc<Self>, stored: StoredThread, resync: bool) {
+        let me = self.server_id();
+        let mut start = None;
+        {
+            let mut state = self.lock();
+            if state.run.as_ref().is_some_and(|r| !r.remote) {
+                return; // Ours and live: memory is ahead of storage.
+            }
+            state.title = stored.title;
+            state.messages = stored.messages;
+            state.updated_at = stored.updated_at;
+            state.streaming_text = false;
+            state.resolved = stored
+                .resolved
+                .into_iter()
+                .map(|record| Resolved {
+                    frame: resolved_frame(&record),
+                    record,
+                })
+                .collect();
+            state.run = stored.run.map(|run| {
+                let id: Arc<str> = run.id.into();
+                let cancel = CancellationToken::new();
+                let (reply, receiver) = oneshot::channel();
+                let owned = run.owner == me && run.status == "interrupted";
+                let pending = match stored.pending {
+                    Some(p) if owned => match p.resolved {
+                        Some((decisions, by)) => {
+                            let resolution = match by {
+                                ResolvedBy::Timeout => Resolution::Expired,
+                                ResolvedBy::User => Resolution::Decided(decisions),
+                            };
+                            self.persist(|| Write::RunResumed {
+                                thread_id: self.id.to_string(),
+                                run_id: id.to_string(),
+                                at: millis(SystemTime::now()),
+                            });
+                            start = Some((
+                                id.clone(),
+                                cancel.clone(),
+                                Start::Input(RunInput::Resume {
+                                    checkpoint: p.checkpoint,
+                                    resolution,
+                                }),
+                            ));
+                            None
+                        }
+                        None => {
+                            start = Some((
+                                id.clone(),
+                                cancel.clone(),
+                                Start::Waiting {
+                                    interrupt: p.interrupt.clone(),
+                                    checkpoint: p.checkpoint.clone(),
+                                    reply: receiver,
+                                },
+                            ));
+                            Some(Pending {
+                                interrupt: p.interrupt,
+                                checkpoint: p.checkpoint,
+                                reply,
+                                claimed: false,
+                            })
+                        }
+                    },
+                    Some(p) if p.resolved.is_none() => Some(Pending {
+                        interrupt: p.interrupt,
+                        checkpoint: p.checkpoint,
+                        reply,
+                        claimed: false,
+                    }),
+                    _ => None,
+                };
+                ActiveRun {
+                    id,
+                    cancel,
+                    pending,
+                    remote: !owned,
+                }
+            });
+            if resync {
+                let snapshot = ServerMessage::Snapshot(self.snapshot_of(&state));
+                let _ = self.events.send(Frame::from(snapshot.to_json()));
+            }
+        }
+        if let Some((run_id, cancel, start)) = start {
+            tracing::info!(thread_id = %self.id, %run_id, "run restored at its interrupt");
+            run::spawn(self.clone(), run_id, cancel, start);
+        }
+    }
+}
