@@ -2,14 +2,17 @@
 //! does (create a thread, connect, send a message, wait for the interrupt,
 //! approve, wait for `run_finished`) and prints what it measured.
 //!
-//! - `throughput`: closed loop, N concurrent workers, runs per second.
+//! - `throughput`: closed loop, N concurrent workers, runs per second and
+//!   decision round trip.
 //! - `latency`: open loop, a new run every 1/R s whatever the server's
 //!   speed; decision round trip (decision sent → `interrupt_resolved`).
+//! - `seed`: N finished threads, stored, for a start-up measurement.
 //! - `hold`: N threads parked on pending interrupts over N open sockets;
 //!   the server's resident memory while it holds them.
 
 mod session;
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +53,14 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         warmup_seconds: u64,
     },
+    /// Stores N finished threads (a message, a plan approved, the
+    /// findings): data for a start-up measurement.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+    },
     /// Holds N pending interrupts on N sockets and reads the server's memory.
     Hold {
         #[arg(long, default_value_t = 10_000)]
@@ -86,26 +97,33 @@ async fn main() -> anyhow::Result<()> {
             server_pid,
             without_sockets,
         } => hold(&cli.addr, count, server_pid, without_sockets).await,
+        Command::Seed { count, concurrency } => seed(&cli.addr, count, concurrency).await,
     }
 }
 
 async fn throughput(addr: &str, concurrency: usize, length: Duration) -> anyhow::Result<()> {
     // Warm up connections and allocators before measuring.
     run_workers(addr, concurrency, Duration::from_secs(1)).await?;
-    let (runs, elapsed) = run_workers(addr, concurrency, length).await?;
+    let (h, elapsed) = run_workers(addr, concurrency, length).await?;
+    let runs = h.len();
     println!(
-        "throughput: {runs} runs in {:.2} s with {concurrency} concurrent threads = {:.0} runs/s",
+        "throughput: {runs} runs in {:.2} s with {concurrency} concurrent threads = {:.0} runs/s; decision round trip p50 {} µs, p99 {} µs, max {} µs",
         elapsed.as_secs_f64(),
-        runs as f64 / elapsed.as_secs_f64()
+        runs as f64 / elapsed.as_secs_f64(),
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.99),
+        h.max()
     );
     Ok(())
 }
 
+/// Closed loop: each worker starts its next run when the last one ends.
+/// Returns the decision round trips (one per run) and the time taken.
 async fn run_workers(
     addr: &str,
     concurrency: usize,
     length: Duration,
-) -> anyhow::Result<(u64, Duration)> {
+) -> anyhow::Result<(Histogram<u64>, Duration)> {
     let start = Instant::now();
     let deadline = start + length;
     let mut workers = Vec::new();
@@ -113,22 +131,52 @@ async fn run_workers(
         let addr = addr.to_owned();
         workers.push(tokio::spawn(async move {
             let mut http = Http::connect(&addr).await?;
-            let mut runs = 0u64;
+            let mut round_trips = Histogram::<u64>::new(3)?;
             while Instant::now() < deadline {
+                let rtt = Run::start(&mut http, &addr)
+                    .await?
+                    .approve_and_finish()
+                    .await?;
+                round_trips.record(rtt.as_micros() as u64)?;
+            }
+            anyhow::Ok(round_trips)
+        }));
+    }
+    let mut all = Histogram::<u64>::new(3)?;
+    for worker in workers {
+        all.add(worker.await??)?;
+    }
+    Ok((all, start.elapsed()))
+}
+
+async fn seed(addr: &str, count: u64, concurrency: usize) -> anyhow::Result<()> {
+    let left = Arc::new(std::sync::atomic::AtomicU64::new(count));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (addr, left) = (addr.to_owned(), left.clone());
+        workers.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await?;
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
                 Run::start(&mut http, &addr)
                     .await?
                     .approve_and_finish()
                     .await?;
-                runs += 1;
             }
-            anyhow::Ok(runs)
+            anyhow::Ok(())
         }));
     }
-    let mut runs = 0;
     for worker in workers {
-        runs += worker.await??;
+        worker.await??;
     }
-    Ok((runs, start.elapsed()))
+    println!(
+        "seed: {count} finished threads stored in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn latency(addr: &str, rate: u64, warmup: Duration, length: Duration) -> anyhow::Result<()> {
@@ -160,6 +208,7 @@ async fn latency(addr: &str, rate: u64, warmup: Duration, length: Duration) -> a
             }
             .await;
             match outcome {
+                Ok(_) if i < skipped => {}
                 Ok(rtt) => histogram
                     .lock()
                     .unwrap()
