@@ -442,7 +442,7 @@ impl Thread {
             at: millis(SystemTime::now()),
         };
         let (done, saving) = oneshot::channel();
-        let saved = self.claim(&mut state, &store, write);
+        let saved = self.claim(&mut state, store.clone(), write);
         drop(state);
         let thread = self.clone();
         // A task of its own: the claim is settled even if the connection
@@ -479,16 +479,18 @@ impl Thread {
     }
 
     /// Marks the pending interrupt as taken while `write` is committed.
+    /// Committed ahead of the write queue: a person waits on it, and the
+    /// interrupt it resolves was stored before anyone heard of it.
     fn claim(
         &self,
         state: &mut State,
-        store: &crate::store::Store,
+        store: Arc<crate::store::Store>,
         write: Write,
-    ) -> impl std::future::Future<Output = Result<bool, StoreError>> {
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send + 'static {
         if let Some(pending) = state.run.as_mut().and_then(|r| r.pending.as_mut()) {
             pending.claimed = true;
         }
-        store.queue(write)
+        async move { store.commit_now(write).await }
     }
 
     /// Ends a claim on `interrupt_id`; whether it was still pending.
@@ -566,7 +568,7 @@ impl Thread {
             resumes: true,
             at: millis(SystemTime::now()),
         };
-        let saved = self.claim(&mut state, &store, write);
+        let saved = self.claim(&mut state, store.clone(), write);
         drop(state);
         let thread = self.clone();
         tokio::spawn(async move {

@@ -48,6 +48,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     writes: mpsc::UnboundedSender<write::Queued>,
+    /// Writes a person waits on, committed before the rest of the queue.
+    urgent: mpsc::UnboundedSender<write::Queued>,
     /// This process, as runs' `owner` and the audit log's `server`.
     server_id: String,
     url: String,
@@ -106,12 +108,19 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let (writes, queue) = mpsc::unbounded_channel();
+        let (urgent, urgent_queue) = mpsc::unbounded_channel();
         let _ = notify::SERVER.set(server_id.to_owned());
-        tokio::spawn(write::commit_loop(pool.clone(), backend, queue));
+        tokio::spawn(write::commit_loop(
+            pool.clone(),
+            backend,
+            urgent_queue,
+            queue,
+        ));
         Ok(Arc::new(Self {
             pool,
             backend,
             writes,
+            urgent,
             server_id: server_id.to_owned(),
             url: url.to_owned(),
             lease,
@@ -144,6 +153,29 @@ impl Store {
     /// changed nothing (a decision on an interrupt already resolved).
     pub async fn commit(&self, write: Write) -> Result<bool, StoreError> {
         self.queue(write).await
+    }
+
+    /// Commits a write at once in a transaction of its own, ahead of the
+    /// queue: for a decision, which a person waits on. Only for writes
+    /// whose earlier writes are committed already (an interrupt is stored
+    /// before anyone can decide it).
+    pub async fn commit_now(&self, write: Write) -> Result<bool, StoreError> {
+        if self.backend == Backend::Postgres {
+            // A connection of its own, beside the queue's.
+            let queued = write::Queued { write, done: None };
+            let batch = std::slice::from_ref(&queued);
+            return Ok(write::commit_batch(&self.pool, self.backend, batch).await?[0]);
+        }
+        // SQLite takes one writer at a time: a second one would wait on the
+        // file lock, polling. The queue's own lane is faster.
+        let (done, committed) = oneshot::channel();
+        self.urgent
+            .send(write::Queued {
+                write,
+                done: Some(done),
+            })
+            .map_err(|_| StoreError::WriterGone)?;
+        committed.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// Queues a write now; the future resolves once it is committed.

@@ -285,15 +285,12 @@ impl Store {
     /// Extends the leases of this server's active runs.
     pub async fn renew_leases(&self) -> Result<(), StoreError> {
         let until = millis(SystemTime::now()) + self.lease.as_millis() as i64;
-        sqlx::query(
-            "UPDATE runs SET lease_until = $1 WHERE owner = $2 \
-             AND status IN ('running', 'interrupted')",
-        )
-        .bind(until)
-        .bind(&self.server_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.commit(super::Write::RenewLeases {
+            owner: self.server_id.clone(),
+            until,
+        })
+        .await
+        .map(drop)
     }
 
     /// An interrupt's resolution as stored, if it has one.

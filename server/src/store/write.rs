@@ -52,6 +52,12 @@ pub enum Write {
     CancelRequest {
         thread_id: String,
     },
+    /// Extends the leases of `owner`'s active runs. In the queue, not
+    /// beside it: concurrent updates of the same rows could deadlock.
+    RenewLeases {
+        owner: String,
+        until: i64,
+    },
     /// An event for the other servers' connections (PostgreSQL only).
     Event {
         thread_id: String,
@@ -94,16 +100,47 @@ pub(super) struct Queued {
     pub done: Option<oneshot::Sender<Result<bool, StoreError>>>,
 }
 
-/// Most writes one transaction takes.
-const BATCH: usize = 128;
+/// Most writes one transaction takes. Smaller batches let a decision in
+/// SQLite's urgent lane go sooner (it waits for the batch in progress);
+/// PostgreSQL's commits cost a WAL flush each, so it takes more at once.
+const fn batch_size(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 32,
+        Backend::Postgres => 64,
+    }
+}
 
+/// Commits queued writes in batches, `urgent` ones first.
 pub(super) async fn commit_loop(
     pool: AnyPool,
     backend: Backend,
+    mut urgent: mpsc::UnboundedReceiver<Queued>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while queue.recv_many(&mut batch, BATCH).await > 0 {
+    let limit = batch_size(backend);
+    let mut batch = Vec::with_capacity(limit);
+    loop {
+        let first = tokio::select! {
+            biased;
+            queued = urgent.recv() => queued,
+            queued = queue.recv() => queued,
+        };
+        let Some(first) = first else {
+            return;
+        };
+        batch.push(first);
+        while batch.len() < limit {
+            match urgent.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
+        while batch.len() < limit {
+            match queue.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
         match commit_batch(&pool, backend, &batch).await {
             Ok(effects) => {
                 for (queued, effect) in batch.drain(..).zip(effects) {
@@ -131,19 +168,43 @@ pub(super) async fn commit_loop(
     }
 }
 
-async fn commit_batch(
+pub(super) async fn commit_batch(
     pool: &AnyPool,
     backend: Backend,
     batch: &[Queued],
 ) -> Result<Vec<bool>, StoreError> {
     let mut tx = pool.begin().await?;
     let mut effects = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
     for queued in batch {
-        effects.push(apply(&mut tx, backend, &queued.write).await?);
+        match &queued.write {
+            Write::Event { thread_id, frame } => {
+                if backend == Backend::Postgres {
+                    events.push(super::notify::event_payload(thread_id, frame, NOTIFY_LIMIT));
+                }
+                effects.push(true);
+            }
+            write => effects.push(apply(&mut tx, backend, write).await?),
+        }
+    }
+    // One round trip for all of them, in order, delivered at commit.
+    for chunk in events.chunks(NOTIFY_BATCH) {
+        let calls: Vec<_> = (1..=chunk.len())
+            .map(|i| format!("pg_notify('{}', ${i})", super::notify::EVENTS))
+            .collect();
+        let sql = format!("SELECT {}", calls.join(", "));
+        let mut query = sqlx::query(&sql);
+        for payload in chunk {
+            query = query.bind(payload);
+        }
+        query.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(effects)
 }
+
+/// Notifications sent by one statement.
+const NOTIFY_BATCH: usize = 64;
 
 /// PostgreSQL's limit on a notification's payload is 8000 bytes.
 const NOTIFY_LIMIT: usize = 7900;
@@ -155,15 +216,17 @@ async fn apply(
 ) -> Result<bool, StoreError> {
     match write {
         Write::Nothing => {}
-        Write::Event { thread_id, frame } => {
-            if backend == Backend::Postgres {
-                let payload = super::notify::event_payload(thread_id, frame, NOTIFY_LIMIT);
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(super::notify::EVENTS)
-                    .bind(payload)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+        // Sent together by `commit_batch`.
+        Write::Event { .. } => {}
+        Write::RenewLeases { owner, until } => {
+            sqlx::query(
+                "UPDATE runs SET lease_until = $1 WHERE owner = $2 \
+                 AND status IN ('running', 'interrupted')",
+            )
+            .bind(until)
+            .bind(owner)
+            .execute(&mut **tx)
+            .await?;
         }
         Write::CancelRequest { thread_id } => {
             if backend == Backend::Postgres {
@@ -216,7 +279,8 @@ async fn apply(
             .bind(content)
             .execute(&mut **tx)
             .await?;
-            touch(tx, thread_id, None, *at).await?;
+            // `updated_at` moves with the run's next step, one write fewer.
+            let _ = (thread_id, at);
         }
         Write::RunStarted {
             thread_id,
