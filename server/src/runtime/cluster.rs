@@ -68,7 +68,9 @@ async fn reload(
     thread: &Arc<super::Thread>,
 ) -> Result<(), crate::store::StoreError> {
     if let Some(stored) = store.load_thread(thread.id()).await? {
-        thread.reload(stored, true);
+        if let Some(restart) = thread.reload(stored, true) {
+            thread.launch(restart);
+        }
     }
     Ok(())
 }

@@ -67,15 +67,18 @@ impl Runtime {
         for (run_id, thread_id) in &recovery.failed_runs {
             cluster::announce_lost(&store, run_id, thread_id);
         }
-        for id in &recovery.pending_threads {
-            runtime.find(id).await?;
-        }
         tracing::info!(
             failed_runs = recovery.failed_runs.len(),
             waiting_runs = recovery.pending_threads.len(),
             server_id = store.server_id(),
             "storage recovered"
         );
+        // Serving starts now; the waiting runs come back meanwhile (a thread
+        // asked for first is loaded at once by `find`).
+        tokio::spawn(restore_all(
+            Arc::downgrade(&runtime),
+            recovery.pending_threads,
+        ));
         if let Some(notices) = notices {
             tokio::spawn(cluster::follow(Arc::downgrade(&runtime), notices));
             tokio::spawn(cluster::keep_leases(Arc::downgrade(&runtime)));
@@ -147,8 +150,12 @@ impl Runtime {
         if let Some(thread) = threads.get(id) {
             return Ok(Some(thread.clone()));
         }
-        let thread = Thread::restore(stored, self.shared.clone());
+        let (thread, restart) = Thread::restore(stored, self.shared.clone());
         threads.insert(thread.id_arc(), thread.clone());
+        drop(threads);
+        if let Some(restart) = restart {
+            thread.launch(restart);
+        }
         Ok(Some(thread))
     }
 
@@ -171,6 +178,33 @@ impl Runtime {
         Ok(rows.into_iter().map(|(_, summary)| summary).collect())
     }
 }
+
+/// Loads the threads whose runs wait at an interrupt, a few at a time, so
+/// their expiry timers run again.
+async fn restore_all(runtime: std::sync::Weak<Runtime>, thread_ids: Vec<String>) {
+    use futures_util::StreamExt;
+    let started = std::time::Instant::now();
+    let count = thread_ids.len();
+    futures_util::stream::iter(thread_ids)
+        .for_each_concurrent(RESTORE_CONCURRENCY, |id| {
+            let runtime = runtime.clone();
+            async move {
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                if let Err(e) = runtime.find(&id).await {
+                    tracing::error!(thread_id = %id, error = %e, "thread not restored");
+                }
+            }
+        })
+        .await;
+    if count > 0 {
+        tracing::info!(count, elapsed = ?started.elapsed(), "waiting runs restored");
+    }
+}
+
+/// Threads loaded at once while restoring.
+const RESTORE_CONCURRENCY: usize = 8;
 
 /// A fresh random id: 32 lowercase hex digits.
 pub(crate) fn new_id() -> String {

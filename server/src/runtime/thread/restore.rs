@@ -5,25 +5,44 @@
 use super::*;
 use crate::store::StoredThread;
 
+/// A restored run to start once its thread is the one in the registry.
+pub(crate) struct Restart {
+    run_id: Arc<str>,
+    cancel: CancellationToken,
+    start: Start,
+}
+
 impl Thread {
-    pub(crate) fn restore(stored: StoredThread, shared: Arc<Shared>) -> Arc<Self> {
+    /// A thread rebuilt from storage, and its run to launch, if it has one
+    /// here. Launching is left to the caller: of two copies loaded at once,
+    /// only the one kept may start it.
+    pub(crate) fn restore(
+        stored: StoredThread,
+        shared: Arc<Shared>,
+    ) -> (Arc<Self>, Option<Restart>) {
         let thread = Thread::new(stored.id.clone(), shared);
-        thread.reload(stored, false);
-        thread
+        let restart = thread.reload(stored, false);
+        (thread, restart)
+    }
+
+    pub(crate) fn launch(self: &Arc<Self>, restart: Restart) {
+        tracing::info!(thread_id = %self.id, run_id = %restart.run_id, "run restored at its interrupt");
+        run::spawn(self.clone(), restart.run_id, restart.cancel, restart.start);
     }
 
     /// Replaces this copy's state with the stored one. A run stopped at an
     /// interrupt that storage says is this server's goes on here: it waits
     /// again, or resumes at once if the interrupt was resolved meanwhile.
     /// Any other active run is followed as a remote one. `resync` sends
-    /// connections a fresh snapshot.
-    pub(crate) fn reload(self: &Arc<Self>, stored: StoredThread, resync: bool) {
+    /// connections a fresh snapshot. Returns the run to launch.
+    #[must_use]
+    pub(crate) fn reload(self: &Arc<Self>, stored: StoredThread, resync: bool) -> Option<Restart> {
         let me = self.server_id();
         let mut start = None;
         {
             let mut state = self.lock();
             if state.run.as_ref().is_some_and(|r| !r.remote) {
-                return; // Ours and live: memory is ahead of storage.
+                return None; // Ours and live: memory is ahead of storage.
             }
             state.title = stored.title;
             state.messages = stored.messages;
@@ -102,9 +121,10 @@ impl Thread {
                 let _ = self.events.send(Frame::from(snapshot.to_json()));
             }
         }
-        if let Some((run_id, cancel, start)) = start {
-            tracing::info!(thread_id = %self.id, %run_id, "run restored at its interrupt");
-            run::spawn(self.clone(), run_id, cancel, start);
-        }
+        start.map(|(run_id, cancel, start)| Restart {
+            run_id,
+            cancel,
+            start,
+        })
     }
 }
