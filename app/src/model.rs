@@ -141,9 +141,13 @@ impl Conversation {
             ServerMessage::Error { code, error } => {
                 let body = ErrorBody::new(code, error);
                 match code {
+                    // About the decision just sent: shown on the card,
+                    // which can be used again (a storage failure changed
+                    // nothing, so the same decision may be retried).
                     ErrorCode::InvalidDecision
                     | ErrorCode::StaleInterrupt
-                    | ErrorCode::NoPendingInterrupt => {
+                    | ErrorCode::NoPendingInterrupt
+                    | ErrorCode::StorageFailed => {
                         self.in_flight = None;
                         self.decision_error = Some(body);
                     }
@@ -318,6 +322,9 @@ mod tests {
         c.apply(ServerMessage::error(ErrorCode::AlreadyStreaming, "busy"));
         assert_eq!(c.decision_error.as_ref().unwrap().error, "bad");
         assert_eq!(c.error.as_ref().unwrap().code, ErrorCode::AlreadyStreaming);
+        c.apply(ServerMessage::error(ErrorCode::StorageFailed, "not saved"));
+        assert_eq!(c.decision_error.as_ref().unwrap().error, "not saved");
+        assert!(c.in_flight.is_none());
         c.apply(ServerMessage::RunFinished {
             run_id: "r".into(),
             status: RunStatus::Failed,

@@ -226,17 +226,12 @@ impl Thread {
         let (run_id, cancel) = {
             let mut state = self.lock();
             refuse_if_running(&state)?;
-            if state.title.is_empty() {
-                state.title = content.trim().chars().take(TITLE_CHARS).collect();
+            if add_user_message(&mut state, content.clone()) {
                 self.persist(|| Write::Title {
                     thread_id: self.id.to_string(),
                     title: state.title.clone(),
                 });
             }
-            state.messages.push(ChatMessage {
-                role: Role::User,
-                content: content.clone(),
-            });
             self.persist(|| Write::Message {
                 thread_id: self.id.to_string(),
                 seq: state.messages.len() as i64 - 1,
@@ -315,16 +310,7 @@ impl Thread {
         if active(&mut state, run_id).is_none() {
             return;
         }
-        if !state.streaming_text {
-            state.messages.push(ChatMessage {
-                role: Role::Assistant,
-                content: String::new(),
-            });
-            state.streaming_text = true;
-        }
-        if let Some(last) = state.messages.last_mut() {
-            last.content.push_str(chunk);
-        }
+        append_text(&mut state, chunk);
         let delta = ServerMessage::MessageDelta {
             run_id: run_id.to_owned(),
             content: chunk.to_owned(),
@@ -441,19 +427,10 @@ impl Thread {
             resumes: !remote,
             at: millis(SystemTime::now()),
         };
-        let (done, saving) = oneshot::channel();
-        let saved = self.claim(&mut state, store.clone(), write);
-        drop(state);
-        let thread = self.clone();
-        // A task of its own: the claim is settled even if the connection
-        // that sent the decision goes away meanwhile.
-        tokio::spawn(async move {
-            let saved = saved.await;
-            let mut state = thread.lock();
-            let claimed = thread.release(&mut state, &interrupt.interrupt_id);
-            let result = match saved {
+        let saving = self.save_claimed(state, store, write, move |thread, state, saved, claimed| {
+            match saved {
                 Ok(true) if claimed => {
-                    thread.apply_decision(&mut state, decision_id, decisions);
+                    thread.apply_decision(state, decision_id, decisions);
                     Ok(())
                 }
                 // Cancelled meanwhile: nothing left to apply.
@@ -472,25 +449,38 @@ impl Thread {
                         format!("the decision could not be saved, so it was not applied; try again ({e})"),
                     ))
                 }
-            };
-            let _ = done.send(result);
+            }
         });
         Ok(DecisionOutcome::Saving(saving))
     }
 
     /// Marks the pending interrupt as taken while `write` is committed.
-    /// Committed ahead of the write queue: a person waits on it, and the
-    /// interrupt it resolves was stored before anyone heard of it.
-    fn claim(
-        &self,
-        state: &mut State,
+    /// Claims the pending interrupt and commits `write` ahead of the write
+    /// queue (a person waits on it, and the interrupt it resolves was stored
+    /// before anyone heard of it). Then, in a task of its own, so it is
+    /// settled even if the caller goes away, releases the claim and hands
+    /// `settle` the outcome and whether the interrupt was still pending.
+    fn save_claimed<T: Send + 'static>(
+        self: &Arc<Self>,
+        mut state: MutexGuard<'_, State>,
         store: Arc<crate::store::Store>,
         write: Write,
-    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send + 'static {
-        if let Some(pending) = state.run.as_mut().and_then(|r| r.pending.as_mut()) {
-            pending.claimed = true;
-        }
-        async move { store.commit_now(write).await }
+        settle: impl FnOnce(&Self, &mut State, Result<bool, StoreError>, bool) -> T + Send + 'static,
+    ) -> oneshot::Receiver<T> {
+        let pending = state.run.as_mut().and_then(|r| r.pending.as_mut());
+        let pending = pending.expect("a pending interrupt to claim");
+        pending.claimed = true;
+        let interrupt_id = pending.interrupt.interrupt_id.clone();
+        drop(state);
+        let (done, settled) = oneshot::channel();
+        let thread = self.clone();
+        tokio::spawn(async move {
+            let saved = store.commit_now(write).await;
+            let mut state = thread.lock();
+            let claimed = thread.release(&mut state, &interrupt_id);
+            let _ = done.send(settle(&thread, &mut state, saved, claimed));
+        });
+        settled
     }
 
     /// Ends a claim on `interrupt_id`; whether it was still pending.
@@ -568,23 +558,20 @@ impl Thread {
             resumes: true,
             at: millis(SystemTime::now()),
         };
-        let saved = self.claim(&mut state, store.clone(), write);
-        drop(state);
-        let thread = self.clone();
-        tokio::spawn(async move {
-            let saved = saved.await;
-            let mut state = thread.lock();
-            let claimed = thread.release(&mut state, &interrupt.interrupt_id);
-            match saved {
-                Ok(true) if claimed => {
-                    tracing::info!(interrupt_id = %interrupt.interrupt_id, "interrupt timed out; resolved as expired");
-                    thread.resolve(&mut state, None, decisions, ResolvedBy::Timeout);
+        let interrupt_id = interrupt.interrupt_id;
+        drop(
+            self.save_claimed(state, store, write, move |thread, state, saved, claimed| {
+                match saved {
+                    Ok(true) if claimed => {
+                        tracing::info!(%interrupt_id, "interrupt timed out; resolved as expired");
+                        thread.resolve(state, None, decisions, ResolvedBy::Timeout);
+                    }
+                    // A decision elsewhere won; its notice brings it here.
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "expiry not saved; retrying"),
                 }
-                // A decision elsewhere won; its notice brings it here.
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "expiry not saved; retrying"),
-            }
-        });
+            }),
+        );
         false
     }
 
@@ -719,6 +706,33 @@ impl Thread {
         };
         self.publish(&mut state, &finished);
     }
+}
+
+/// Appends to the assistant message being streamed, starting one if none is.
+fn append_text(state: &mut State, chunk: &str) {
+    if !state.streaming_text {
+        state.messages.push(ChatMessage {
+            role: Role::Assistant,
+            content: String::new(),
+        });
+        state.streaming_text = true;
+    }
+    if let Some(last) = state.messages.last_mut() {
+        last.content.push_str(chunk);
+    }
+}
+
+/// Adds a user message; the first one also names the thread (`true`).
+fn add_user_message(state: &mut State, content: String) -> bool {
+    let titled = state.title.is_empty();
+    if titled {
+        state.title = content.trim().chars().take(TITLE_CHARS).collect();
+    }
+    state.messages.push(ChatMessage {
+        role: Role::User,
+        content,
+    });
+    titled
 }
 
 /// What an expired interrupt records: a rejection per action request.

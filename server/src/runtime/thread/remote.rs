@@ -20,13 +20,7 @@ impl Thread {
                 user_message,
             } => {
                 if let Some(content) = user_message {
-                    if state.title.is_empty() {
-                        state.title = content.trim().chars().take(TITLE_CHARS).collect();
-                    }
-                    state.messages.push(ChatMessage {
-                        role: Role::User,
-                        content,
-                    });
+                    add_user_message(&mut state, content);
                 }
                 state.run = Some(ActiveRun {
                     id: run_id.into(),
@@ -36,18 +30,7 @@ impl Thread {
                 });
                 state.streaming_text = false;
             }
-            ServerMessage::MessageDelta { content, .. } => {
-                if !state.streaming_text {
-                    state.messages.push(ChatMessage {
-                        role: Role::Assistant,
-                        content: String::new(),
-                    });
-                    state.streaming_text = true;
-                }
-                if let Some(last) = state.messages.last_mut() {
-                    last.content.push_str(&content);
-                }
-            }
+            ServerMessage::MessageDelta { content, .. } => append_text(&mut state, &content),
             ServerMessage::Interrupt(interrupt) => {
                 state.streaming_text = false;
                 let Some(run) = state.run.as_mut() else {
