@@ -218,3 +218,29 @@ async fn a_decision_made_while_the_owner_is_down_runs_after_the_takeover() {
         [("completed".to_owned(), Some("server-b".to_owned()))]
     );
 }
+
+#[tokio::test]
+async fn cancel_on_b_stops_a_run_that_lives_on_a() {
+    let Some((_storage, a, b)) = two_servers(&[]).await else {
+        return;
+    };
+    let thread_id = a.create_thread().await;
+    let (mut on_a, _) = a.connect(&thread_id).await;
+    on_a.send_message(REQUEST).await;
+    let interrupt = on_a.recv_type("interrupt").await;
+    let (mut on_b, snapshot) = b.connect(&thread_id).await;
+    assert_eq!(snapshot["status"], "interrupted");
+    on_b.send(json!({"type": "cancel"})).await;
+    for client in [&mut on_a, &mut on_b] {
+        let frames = client.recv_until("run_finished").await;
+        let resolved = of_type(&frames, "interrupt_resolved");
+        assert_eq!(resolved[0]["interrupt_id"], interrupt["interrupt_id"]);
+        assert_eq!(resolved[0]["by"], "user");
+        assert_eq!(frames.last().unwrap()["status"], "cancelled");
+    }
+    // B takes the next message itself: the thread is free again everywhere.
+    on_b.send_message("research plan for Rust").await;
+    let started = on_a.recv_type("run_started").await;
+    assert_eq!(started["user_message"], "research plan for Rust");
+    on_b.recv_type("interrupt").await;
+}
