@@ -6,7 +6,7 @@
 //! the first event it receives.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use protocol::{
@@ -30,6 +30,8 @@ pub type Frame = Bytes;
 /// with a fresh snapshot. Small: every thread pays for it up front.
 const EVENT_BUFFER: usize = 16;
 const TITLE_CHARS: usize = 60;
+/// How often a message still streaming is saved.
+const TEXT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 mod remote;
 mod restore;
@@ -51,6 +53,9 @@ struct State {
     resolved: Vec<Resolved>,
     /// The last message is the active run's assistant text, still growing.
     streaming_text: bool,
+    /// When that text was last saved (or began): it is saved every
+    /// [`TEXT_SAVE_INTERVAL`] as it grows, so a crash loses little of it.
+    text_saved_at: Option<Instant>,
 }
 
 struct ActiveRun {
@@ -101,6 +106,7 @@ impl Thread {
                 run: None,
                 resolved: Vec::new(),
                 streaming_text: false,
+                text_saved_at: None,
             }),
             shared,
         })
@@ -119,9 +125,14 @@ impl Thread {
 
     /// Ends the streaming assistant message, saving it whole.
     fn close_text(&self, state: &mut State) {
-        if !std::mem::take(&mut state.streaming_text) {
-            return;
+        state.text_saved_at = None;
+        if std::mem::take(&mut state.streaming_text) {
+            self.save_last_message(state);
         }
+    }
+
+    /// Saves the last message (again, if it grew).
+    fn save_last_message(&self, state: &State) {
         if let Some(last) = state.messages.last() {
             let seq = state.messages.len() as i64 - 1;
             self.persist(|| Write::Message {
@@ -311,6 +322,14 @@ impl Thread {
             return;
         }
         append_text(&mut state, chunk);
+        if self.shared.store.is_some() {
+            let now = Instant::now();
+            let since = state.text_saved_at.get_or_insert(now);
+            if now.duration_since(*since) >= TEXT_SAVE_INTERVAL {
+                *since = now;
+                self.save_last_message(&state);
+            }
+        }
         let delta = ServerMessage::MessageDelta {
             run_id: run_id.to_owned(),
             content: chunk.to_owned(),

@@ -144,13 +144,24 @@ async fn wait_until_idle(process: &Process, thread_id: &str) -> Value {
 }
 
 async fn a_run_cut_off_mid_stream_is_marked_failed(storage: Storage) {
-    let slow = [("HITL_STREAM_DELAY_MS", "300")];
+    let slow = [("HITL_STREAM_DELAY_MS", "600")];
     let first = Process::start(&storage, &slow).await;
     let thread_id = first.create_thread().await;
     let (mut client, _) = first.connect(&thread_id).await;
     client.send_message(REQUEST).await;
     let started = client.recv_type("run_started").await;
-    client.recv_type("message_delta").await;
+    // Past the first second of streaming: some of the text is saved.
+    let mut streamed = String::new();
+    let begun = std::time::Instant::now();
+    while begun.elapsed() < Duration::from_millis(1500) {
+        streamed.push_str(
+            client.recv_type("message_delta").await["content"]
+                .as_str()
+                .unwrap(),
+        );
+    }
+    // Time for that save to commit; the next chunk is 600 ms away.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     first.kill9();
 
     let second = Process::start(&storage, &[]).await;
@@ -170,6 +181,11 @@ async fn a_run_cut_off_mid_stream_is_marked_failed(storage: Storage) {
     let (mut client, snapshot) = second.connect(&thread_id).await;
     assert_eq!(snapshot["status"], "idle");
     assert_eq!(snapshot["messages"][0]["content"], REQUEST);
+    let kept = snapshot["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        !kept.is_empty() && streamed.starts_with(kept),
+        "{kept:?} of {streamed:?}"
+    );
     client.send_message(REQUEST).await;
     let restarted = client.recv_type("run_started").await;
     assert_ne!(restarted["run_id"], started["run_id"]);

@@ -48,6 +48,7 @@ impl Thread {
             state.messages = stored.messages;
             state.updated_at = stored.updated_at;
             state.streaming_text = false;
+            state.text_saved_at = None;
             state.resolved = stored
                 .resolved
                 .into_iter()
