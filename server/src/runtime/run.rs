@@ -91,7 +91,9 @@ impl RunContext {
                 .thread
                 .save_interrupt(&self.run_id, &interrupt, &request.checkpoint)
                 .ok_or(AgentError::Stopped)?;
-            if let Some(saved) = saved {
+            // Boxed: every run waiting in memory would otherwise carry room
+            // for this future in its own state.
+            if let Some(saved) = saved.map(Box::pin) {
                 saved.await.map_err(|e| {
                     AgentError::Failed(format!("The approval request could not be saved: {e}"))
                 })?;
@@ -193,8 +195,9 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
                     .ok()
                     .and_then(|at| at.duration_since(SystemTime::now()).ok())
                     .unwrap_or_default();
-                let resolution = ctx
-                    .wait(&interrupt.interrupt_id, left, reply)
+                // Boxed: only restored runs take this path; the others
+                // should not carry its room in their state.
+                let resolution = Box::pin(ctx.wait(&interrupt.interrupt_id, left, reply))
                     .instrument(span)
                     .await?;
                 RunInput::Resume {
