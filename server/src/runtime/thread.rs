@@ -140,7 +140,6 @@ impl Thread {
                 seq,
                 role: last.role,
                 content: last.content.clone(),
-                at: millis(SystemTime::now()),
             });
         }
     }
@@ -248,7 +247,6 @@ impl Thread {
                 seq: state.messages.len() as i64 - 1,
                 role: Role::User,
                 content: content.clone(),
-                at: millis(SystemTime::now()),
             });
             self.begin_run(&mut state, Some(content.clone()))
         };
@@ -686,7 +684,6 @@ impl Thread {
             seq: state.messages.len() as i64 - 1,
             role: Role::Tool,
             content: output.to_owned(),
-            at: millis(SystemTime::now()),
         });
         let result = ServerMessage::ToolResult {
             run_id: run_id.to_owned(),

@@ -32,7 +32,6 @@ pub enum Write {
         seq: i64,
         role: Role,
         content: String,
-        at: i64,
     },
     RunStarted {
         thread_id: String,
@@ -267,7 +266,6 @@ async fn apply(
             seq,
             role,
             content,
-            at,
         } => {
             sqlx::query(
                 "INSERT INTO messages (thread_id, seq, role, content) VALUES ($1, $2, $3, $4) \
@@ -279,8 +277,7 @@ async fn apply(
             .bind(content)
             .execute(&mut **tx)
             .await?;
-            // `updated_at` moves with the run's next step, one write fewer.
-            let _ = (thread_id, at);
+            // `updated_at` moves with the run's next step: one write fewer.
         }
         Write::RunStarted {
             thread_id,

@@ -19,6 +19,15 @@ async fn two_servers(env: &[(&str, &str)]) -> Option<(Storage, Process, Process)
     Some((storage, a, b))
 }
 
+/// A thread on `server` whose run waits at its interrupt.
+async fn waiting_on(server: &Process) -> (String, Client, Value) {
+    let thread_id = server.create_thread().await;
+    let (mut client, _) = server.connect(&thread_id).await;
+    client.send_message(REQUEST).await;
+    let interrupt = client.recv_type("interrupt").await;
+    (thread_id, client, interrupt)
+}
+
 #[tokio::test]
 async fn a_client_on_b_decides_a_run_that_lives_on_a() {
     let Some((_storage, a, b)) = two_servers(&[]).await else {
@@ -153,10 +162,7 @@ async fn a_run_whose_server_died_is_taken_over_after_its_lease() {
     let Some((_storage, a, b)) = two_servers(&lease).await else {
         return;
     };
-    let thread_id = a.create_thread().await;
-    let (mut on_a, _) = a.connect(&thread_id).await;
-    on_a.send_message(REQUEST).await;
-    let interrupt = on_a.recv_type("interrupt").await;
+    let (thread_id, _on_a, interrupt) = waiting_on(&a).await;
     let (mut on_b, snapshot) = b.connect(&thread_id).await;
     assert_eq!(
         snapshot["pending_interrupt"]["interrupt_id"],
@@ -189,10 +195,7 @@ async fn a_decision_made_while_the_owner_is_down_runs_after_the_takeover() {
     let Some((storage, a, b)) = two_servers(&lease).await else {
         return;
     };
-    let thread_id = a.create_thread().await;
-    let (mut on_a, _) = a.connect(&thread_id).await;
-    on_a.send_message(REQUEST).await;
-    let interrupt = on_a.recv_type("interrupt").await;
+    let (thread_id, _on_a, interrupt) = waiting_on(&a).await;
     a.kill9();
     // Decided on B at once: stored, though nobody runs the run yet.
     let (mut on_b, _) = b.connect(&thread_id).await;
@@ -224,10 +227,7 @@ async fn cancel_on_b_stops_a_run_that_lives_on_a() {
     let Some((_storage, a, b)) = two_servers(&[]).await else {
         return;
     };
-    let thread_id = a.create_thread().await;
-    let (mut on_a, _) = a.connect(&thread_id).await;
-    on_a.send_message(REQUEST).await;
-    let interrupt = on_a.recv_type("interrupt").await;
+    let (thread_id, mut on_a, interrupt) = waiting_on(&a).await;
     let (mut on_b, snapshot) = b.connect(&thread_id).await;
     assert_eq!(snapshot["status"], "interrupted");
     on_b.send(json!({"type": "cancel"})).await;
