@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 HITL_NEED_BROWSER=1 source scripts/setup.sh
+df -h . | tail -1 | awk '{print "== disk: " $4 " free"}'
 
 echo "== PostgreSQL for the storage tests (scripts/postgres.sh)"
 HITL_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
