@@ -6,24 +6,20 @@
 //! concurrently in one task, and when either ends the other is dropped, so
 //! nothing outlives the connection. Runs are not tied to it (rule 2).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, ErrorBody, ErrorCode, ServerMessage, ThreadSnapshot};
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, oneshot, Notify};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
-use crate::runtime::{DecisionOutcome, Frame, Thread};
+use crate::runtime::{DecisionOutcome, Frame, Next, Outbox, Subscription, Thread};
 use crate::store::Origin;
 
 /// Frames written before one flush when events queue up.
 const WRITE_BATCH: usize = 64;
-/// Replies meant for this connection only (errors, repeated decisions).
-const REPLY_QUEUE: usize = 16;
 /// Close code 1001: the server is going away.
 const GOING_AWAY: u16 = 1001;
 
@@ -44,11 +40,16 @@ pub async fn serve(
     async move {
         info!("connected");
         // Subscribed before the first frame is read, so nothing falls between.
-        let (snapshot, events) = thread.subscribe();
+        let (snapshot, subscription) = thread.subscribe();
         let (sink, stream) = socket.split();
-        let replies = Replies::default();
-        let reader = read(stream, &thread, &replies, max_frame_bytes, &origin);
-        let writer = write(sink, &thread, snapshot, events, &replies, shutdown);
+        let reader = read(
+            stream,
+            &thread,
+            subscription.outbox(),
+            max_frame_bytes,
+            &origin,
+        );
+        let writer = write(sink, snapshot, &subscription, shutdown);
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
         // whatever the woken run and other tasks do first.
@@ -63,52 +64,10 @@ pub async fn serve(
     .await
 }
 
-/// Frames for this connection alone, from the reader to the writer. Not a
-/// channel: an mpsc channel allocates a 32-slot block per connection, which
-/// at 10,000 sockets is 12 MiB for queues that are nearly always empty.
-#[derive(Default)]
-struct Replies {
-    queue: Mutex<VecDeque<Frame>>,
-    /// A frame was queued.
-    queued: Notify,
-    /// The writer took frames: there is room again.
-    room: Notify,
-}
-
-impl Replies {
-    /// Queues a frame, first waiting for room (the client is not reading).
-    async fn push(&self, frame: Frame) {
-        while self.len() >= REPLY_QUEUE {
-            self.room.notified().await;
-        }
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(frame);
-        self.queued.notify_one();
-    }
-
-    fn pop(&self) -> Option<Frame> {
-        let frame = self
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front();
-        if frame.is_some() {
-            self.room.notify_one();
-        }
-        frame
-    }
-
-    fn len(&self) -> usize {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
-
 async fn read(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     thread: &Arc<Thread>,
-    replies: &Replies,
+    outbox: &Outbox,
     max_frame_bytes: usize,
     origin: &Origin,
 ) {
@@ -146,7 +105,7 @@ async fn read(
                     _ => continue,
                 },
             };
-            replies.push(frame).await;
+            outbox.reply(frame).await;
         }
     }
 }
@@ -206,16 +165,15 @@ fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
 
 async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    thread: &Arc<Thread>,
     snapshot: ThreadSnapshot,
-    mut events: broadcast::Receiver<Frame>,
-    replies: &Replies,
+    subscription: &Subscription,
     shutdown: CancellationToken,
 ) -> Result<(), axum::Error> {
+    let outbox = subscription.outbox();
     sink.send(text(snapshot_frame(snapshot))).await?;
     loop {
-        let first = match replies.pop() {
-            Some(frame) => frame,
+        let first = match outbox.next() {
+            Some(next) => next,
             None => tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
@@ -223,45 +181,26 @@ async fn write(
                     sink.send(Message::Close(Some(close))).await?;
                     return Ok(());
                 }
-                _ = replies.queued.notified() => continue,
-                event = events.recv() => match next_event(event, thread, &mut events) {
-                    Some(frame) => frame,
-                    None => return Ok(()),
-                },
+                _ = outbox.ready() => continue,
             },
         };
         // Write what is already queued, then flush once.
-        sink.feed(text(first)).await?;
+        sink.feed(text(frame_of(first, subscription))).await?;
         for _ in 1..WRITE_BATCH {
-            let frame = match replies.pop() {
-                Some(frame) => frame,
-                // Lagging or closed: the next `recv` above deals with it.
-                None => match events.try_recv() {
-                    Ok(frame) => frame,
-                    Err(_) => break,
-                },
-            };
-            sink.feed(text(frame)).await?;
+            let Some(next) = outbox.next() else { break };
+            sink.feed(text(frame_of(next, subscription))).await?;
         }
         sink.flush().await?;
     }
 }
 
-/// An event to forward; after falling behind, a fresh snapshot instead.
-fn next_event(
-    event: Result<Frame, RecvError>,
-    thread: &Thread,
-    events: &mut broadcast::Receiver<Frame>,
-) -> Option<Frame> {
-    match event {
-        Ok(frame) => Some(frame),
-        Err(RecvError::Lagged(missed)) => {
-            info!(missed, "connection fell behind; resending the snapshot");
-            let (snapshot, fresh) = thread.subscribe();
-            *events = fresh;
-            Some(snapshot_frame(snapshot))
+fn frame_of(next: Next, subscription: &Subscription) -> Frame {
+    match next {
+        Next::Frame(frame) => frame,
+        Next::Lagged => {
+            info!("connection fell behind; resending the snapshot");
+            snapshot_frame(subscription.resync())
         }
-        Err(RecvError::Closed) => None,
     }
 }
 

@@ -10,6 +10,7 @@
 mod budget;
 mod cluster;
 mod decision;
+mod outbox;
 mod run;
 mod thread;
 
@@ -23,8 +24,9 @@ use crate::agent::Agent;
 use crate::config::Config;
 use crate::store::{millis, Store, StoreError, Write};
 
+pub use outbox::{Next, Outbox};
 pub use run::{InterruptRequest, Resolution, RunContext};
-pub use thread::{DecisionOutcome, Frame, Thread};
+pub use thread::{DecisionOutcome, Frame, Subscription, Thread};
 
 /// Most threads `GET /api/threads` lists.
 const LIST_LIMIT: i64 = 1000;

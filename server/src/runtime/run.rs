@@ -77,19 +77,25 @@ impl RunContext {
     /// [`Resolution::Expired`].
     pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
         let timeout = self.thread.shared.config.decision_timeout;
+        let InterruptRequest {
+            action_requests,
+            review_configs,
+            checkpoint,
+        } = request;
         let interrupt = Interrupt {
             interrupt_id: new_id(),
             run_id: self.run_id.to_string(),
-            action_requests: request.action_requests,
-            review_configs: request.review_configs,
+            action_requests,
+            review_configs,
             expires_at: rfc3339(SystemTime::now() + timeout),
         };
         let interrupt_id = interrupt.interrupt_id.clone();
         let span = tracing::info_span!("interrupt", %interrupt_id);
         async {
+            // Moved into storage: a run waits without holding its checkpoint.
             let saved = self
                 .thread
-                .save_interrupt(&self.run_id, &interrupt, &request.checkpoint)
+                .save_interrupt(&self.run_id, &interrupt, checkpoint)
                 .ok_or(AgentError::Stopped)?;
             // Boxed: every run waiting in memory would otherwise carry room
             // for this future in its own state.
@@ -100,7 +106,7 @@ impl RunContext {
             }
             let reply = self
                 .thread
-                .raise_interrupt(&self.run_id, interrupt, request.checkpoint)
+                .raise_interrupt(&self.run_id, interrupt)
                 .ok_or(AgentError::Stopped)?;
             info!("interrupt raised");
             self.wait(&interrupt_id, timeout, reply).await

@@ -1,5 +1,6 @@
 //! One conversation: its messages, its active run and the run's pending
-//! interrupt, behind one lock, and the channel its events go out on.
+//! interrupt, behind one lock, with the outboxes of the connections that
+//! watch it.
 //!
 //! Every event is published while the lock is held, so all connections see
 //! one order, and a new subscriber's snapshot is exactly the state before
@@ -13,10 +14,11 @@ use protocol::{
     ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, ResolvedBy, ResolvedInterrupt, Role,
     RunStatus, ServerMessage, ThreadSnapshot, ThreadStatus, ThreadSummary, ToolStatus,
 };
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::decision::validate;
+use super::outbox::Outbox;
 use super::run::{self, Resolution, Start};
 use super::{new_id, Shared};
 use crate::agent::RunInput;
@@ -26,9 +28,6 @@ use crate::time::rfc3339;
 /// A server message serialized once, shared by every connection.
 pub type Frame = Bytes;
 
-/// Events a slow connection may fall behind by before it is resynchronized
-/// with a fresh snapshot. Small: every thread pays for it up front.
-const EVENT_BUFFER: usize = 16;
 const TITLE_CHARS: usize = 60;
 /// How often a message still streaming is saved.
 const TEXT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,7 +37,6 @@ mod restore;
 
 pub struct Thread {
     id: Arc<str>,
-    events: broadcast::Sender<Frame>,
     state: Mutex<State>,
     pub(crate) shared: Arc<Shared>,
 }
@@ -56,6 +54,37 @@ struct State {
     /// When that text was last saved (or began): it is saved every
     /// [`TEXT_SAVE_INTERVAL`] as it grows, so a crash loses little of it.
     text_saved_at: Option<Instant>,
+    /// The connections watching this thread.
+    watchers: Vec<Arc<Outbox>>,
+}
+
+/// A connection's place among a thread's watchers; it leaves on drop.
+pub struct Subscription {
+    thread: Arc<Thread>,
+    outbox: Arc<Outbox>,
+}
+
+impl Subscription {
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// After falling behind: the current state, replacing the events dropped.
+    pub fn resync(&self) -> ThreadSnapshot {
+        let state = self.thread.lock();
+        self.outbox.resync();
+        self.thread.snapshot_of(&state)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut state = self.thread.lock();
+        state.watchers.retain(|w| !Arc::ptr_eq(w, &self.outbox));
+        if state.watchers.is_empty() {
+            state.watchers = Vec::new();
+        }
+    }
 }
 
 struct ActiveRun {
@@ -66,10 +95,10 @@ struct ActiveRun {
     remote: bool,
 }
 
+/// The agent's checkpoint is not kept here: it is saved with the interrupt
+/// (see ARCHITECTURE.md), and only a restarted server reads it back.
 struct Pending {
     interrupt: Interrupt,
-    /// What the agent needs to resume after a restart (see ARCHITECTURE.md).
-    checkpoint: serde_json::Value,
     reply: oneshot::Sender<Resolution>,
     /// A decision on it is being saved: nothing else may take it meanwhile.
     claimed: bool,
@@ -98,7 +127,6 @@ impl Thread {
     pub(crate) fn new(id: String, shared: Arc<Shared>) -> Arc<Self> {
         Arc::new(Self {
             id: id.into(),
-            events: broadcast::channel(EVENT_BUFFER).0,
             state: Mutex::new(State {
                 title: String::new(),
                 messages: Vec::new(),
@@ -107,6 +135,7 @@ impl Thread {
                 resolved: Vec::new(),
                 streaming_text: false,
                 text_saved_at: None,
+                watchers: Vec::new(),
             }),
             shared,
         })
@@ -157,21 +186,20 @@ impl Thread {
     fn publish(&self, state: &mut State, message: &ServerMessage) -> Frame {
         state.updated_at = SystemTime::now();
         let frame = Frame::from(message.to_json());
-        self.announce(frame.clone());
+        self.announce(state, frame.clone());
         frame
     }
 
     /// Sends an event to this server's connections and, when servers share
     /// the database, to the others'.
-    fn announce(&self, frame: Frame) {
+    fn announce(&self, state: &State, frame: Frame) {
         if let Some(store) = self.shared.store.as_ref().filter(|s| s.shared()) {
             store.write(Write::Event {
                 thread_id: self.id.to_string(),
                 frame: frame.clone(),
             });
         }
-        // No receivers is fine: nobody is watching this thread right now.
-        let _ = self.events.send(frame);
+        deliver(state, frame);
     }
 
     /// This server's id in storage (empty without storage).
@@ -183,10 +211,16 @@ impl Thread {
             .unwrap_or_default()
     }
 
-    /// The current state and a receiver of every event after it.
-    pub fn subscribe(&self) -> (ThreadSnapshot, broadcast::Receiver<Frame>) {
-        let state = self.lock();
-        (self.snapshot_of(&state), self.events.subscribe())
+    /// The current state, and an outbox that receives every event after it.
+    pub fn subscribe(self: &Arc<Self>) -> (ThreadSnapshot, Subscription) {
+        let mut state = self.lock();
+        let outbox = Arc::new(Outbox::default());
+        state.watchers.push(outbox.clone());
+        let subscription = Subscription {
+            thread: self.clone(),
+            outbox,
+        };
+        (self.snapshot_of(&state), subscription)
     }
 
     pub fn snapshot(&self) -> ThreadSnapshot {
@@ -216,13 +250,6 @@ impl Thread {
             updated_at: rfc3339(state.updated_at),
         };
         (state.updated_at, summary)
-    }
-
-    /// The checkpoint saved with the pending interrupt, if one is pending.
-    pub fn pending_checkpoint(&self) -> Option<(Interrupt, serde_json::Value)> {
-        let state = self.lock();
-        let pending = state.run.as_ref()?.pending.as_ref()?;
-        Some((pending.interrupt.clone(), pending.checkpoint.clone()))
     }
 
     /// Records the user's message and starts a run on it (rule 3: one at a time).
@@ -342,7 +369,7 @@ impl Thread {
         &self,
         run_id: &str,
         interrupt: &Interrupt,
-        checkpoint: &serde_json::Value,
+        checkpoint: serde_json::Value,
     ) -> Option<Option<impl std::future::Future<Output = Result<bool, StoreError>>>> {
         let mut state = self.lock();
         active(&mut state, run_id)?;
@@ -352,7 +379,7 @@ impl Thread {
             store.queue(Write::InterruptRaised {
                 thread_id: self.id.to_string(),
                 interrupt: interrupt.clone(),
-                checkpoint: checkpoint.clone(),
+                checkpoint,
                 after_message: state.messages.len() as i64,
                 at: millis(SystemTime::now()),
             })
@@ -364,7 +391,6 @@ impl Thread {
         &self,
         run_id: &str,
         interrupt: Interrupt,
-        checkpoint: serde_json::Value,
     ) -> Option<oneshot::Receiver<Resolution>> {
         let mut state = self.lock();
         self.close_text(&mut state);
@@ -372,7 +398,6 @@ impl Thread {
         let run = active(&mut state, run_id)?;
         run.pending = Some(Pending {
             interrupt: interrupt.clone(),
-            checkpoint,
             reply,
             claimed: false,
         });
@@ -665,7 +690,7 @@ impl Thread {
         };
         let frame = resolved_frame(&record);
         state.updated_at = SystemTime::now();
-        self.announce(frame.clone());
+        self.announce(state, frame.clone());
         state.resolved.push(Resolved { record, frame });
     }
 
@@ -721,6 +746,13 @@ impl Thread {
             error,
         };
         self.publish(&mut state, &finished);
+    }
+}
+
+/// Queues an event for every connection watching (none is fine).
+fn deliver(state: &State, frame: Frame) {
+    for outbox in &state.watchers {
+        outbox.event(frame.clone());
     }
 }
 

@@ -10,6 +10,7 @@ use server::agent::{Agent, ResearchAgent};
 use server::config::Config;
 use server::runtime::Runtime;
 use server::startup;
+use server::store::Store;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -43,9 +44,27 @@ impl TestServer {
     }
 
     pub async fn with(config: Config, agent: Arc<dyn Agent>) -> Self {
+        Self::on(Runtime::new(config, agent)).await
+    }
+
+    /// A server whose threads are stored in an SQLite file in a temporary
+    /// directory (deleted with the returned guard).
+    pub async fn stored(agent: Arc<dyn Agent>) -> (Self, Arc<Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("hitl.db").display());
+        let store = Store::open(&url, "test", Duration::from_secs(15))
+            .await
+            .unwrap();
+        let runtime = Runtime::durable(fast_config(), agent, store.clone())
+            .await
+            .unwrap();
+        (Self::on(runtime).await, store, dir)
+    }
+
+    /// Serves `runtime` (one with storage, say).
+    pub async fn on(runtime: Arc<Runtime>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let runtime = Runtime::new(config, agent);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(startup::serve(
             listener,
@@ -210,6 +229,18 @@ impl Client {
 }
 
 /// All `message_delta` content among `frames`, concatenated.
+/// The checkpoint stored with a thread's pending interrupt, read back as a
+/// restarted server reads it.
+pub async fn stored_checkpoint(store: &Store, thread_id: &str) -> (protocol::Interrupt, Value) {
+    let pending = store
+        .load_thread(thread_id)
+        .await
+        .unwrap()
+        .and_then(|t| t.pending)
+        .expect("the interrupt is stored");
+    (pending.interrupt, pending.checkpoint)
+}
+
 pub fn streamed_text(frames: &[Value]) -> String {
     frames
         .iter()

@@ -488,15 +488,9 @@ async fn a_call_that_fails_its_schema_goes_back_to_the_model_not_to_a_person() {
 #[tokio::test]
 async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
     let model = FakeModel::start(vec![plan_turn(), answer("Resumed and done.")]).await;
-    let server = start(&model).await;
+    let (server, store, _dir) = TestServer::stored(model.agent(|_| {})).await;
     let (thread_id, _client, _) = server.interrupted("Research Tokio").await;
-    let (_, checkpoint) = server
-        .runtime
-        .thread(&thread_id)
-        .unwrap()
-        .pending_checkpoint()
-        .unwrap();
-    let checkpoint: Value = serde_json::from_str(&checkpoint.to_string()).unwrap();
+    let (_, checkpoint) = stored_checkpoint(&store, &thread_id).await;
 
     let fresh = server.create_thread().await;
     let (mut client, _) = server.connect(&fresh).await;

@@ -1,27 +1,23 @@
 //! The agent's state at an interrupt is a checkpoint from which a fresh run
 //! can go on: the path a restart takes once threads are stored.
 
+use std::sync::Arc;
+
 use protocol::Decision;
+use server::agent::ResearchAgent;
 use server::runtime::Resolution;
 
 use crate::helpers::*;
 
 #[tokio::test]
 async fn a_run_resumes_from_the_checkpoint_saved_at_its_interrupt() {
-    let server = TestServer::start().await;
+    let (server, store, _dir) = TestServer::stored(Arc::new(ResearchAgent)).await;
     let (thread_id, _client, interrupt) = server.interrupted("research plan for Anthropic").await;
-    let (pending, checkpoint) = server
-        .runtime
-        .thread(&thread_id)
-        .unwrap()
-        .pending_checkpoint()
-        .unwrap();
+    let (pending, checkpoint) = stored_checkpoint(&store, &thread_id).await;
     assert_eq!(
         pending.interrupt_id,
         interrupt["interrupt_id"].as_str().unwrap()
     );
-    // It survives a trip through JSON text, as it would through a database.
-    let checkpoint: serde_json::Value = serde_json::from_str(&checkpoint.to_string()).unwrap();
 
     // Another thread stands in for the restarted server.
     let fresh = server.create_thread().await;

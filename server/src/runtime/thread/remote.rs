@@ -38,7 +38,6 @@ impl Thread {
                 };
                 run.pending = Some(Pending {
                     interrupt,
-                    checkpoint: serde_json::Value::Null,
                     reply: oneshot::channel().0,
                     claimed: false,
                 });
@@ -86,7 +85,7 @@ impl Thread {
             ServerMessage::Snapshot(_) | ServerMessage::Error { .. } => return,
         }
         state.updated_at = SystemTime::now();
-        let _ = self.events.send(frame);
+        deliver(&state, frame);
     }
 
     /// Another server saved a resolution of the interrupt this server's run

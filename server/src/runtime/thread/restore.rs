@@ -90,13 +90,12 @@ impl Thread {
                                 cancel.clone(),
                                 Start::Waiting {
                                     interrupt: p.interrupt.clone(),
-                                    checkpoint: p.checkpoint.clone(),
+                                    checkpoint: p.checkpoint,
                                     reply: receiver,
                                 },
                             ));
                             Some(Pending {
                                 interrupt: p.interrupt,
-                                checkpoint: p.checkpoint,
                                 reply,
                                 claimed: false,
                             })
@@ -104,7 +103,6 @@ impl Thread {
                     },
                     Some(p) if p.resolved.is_none() => Some(Pending {
                         interrupt: p.interrupt,
-                        checkpoint: p.checkpoint,
                         reply,
                         claimed: false,
                     }),
@@ -119,7 +117,7 @@ impl Thread {
             });
             if resync {
                 let snapshot = ServerMessage::Snapshot(self.snapshot_of(&state));
-                let _ = self.events.send(Frame::from(snapshot.to_json()));
+                deliver(&state, Frame::from(snapshot.to_json()));
             }
         }
         start.map(|(run_id, cancel, start)| Restart {
