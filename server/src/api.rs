@@ -17,9 +17,10 @@ use crate::store::StoreError;
 /// Frames above this close the connection (1009); below it and above the
 /// configured `max_frame_bytes` they are answered `message_too_large`.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
-/// Per-socket read buffer: sized for our small frames, not the 128 KiB
-/// default, which at 10,000 sockets alone costs over 1 GiB.
-const READ_BUFFER: usize = 1024;
+/// Per-socket read buffer, kept by every open socket: clients send small
+/// frames, and a larger one reserves what it needs. The 128 KiB default
+/// costs over 1 GiB at 10,000 sockets.
+const READ_BUFFER: usize = 256;
 const WRITE_BUFFER: usize = 4 * 1024;
 
 /// An HTTP error: `{"code", "error"}` with a fitting status.

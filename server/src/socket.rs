@@ -6,6 +6,7 @@
 //! concurrently in one task, and when either ends the other is dropped, so
 //! nothing outlives the connection. Runs are not tied to it (rule 2).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -24,44 +25,41 @@ const WRITE_BATCH: usize = 64;
 const GOING_AWAY: u16 = 1001;
 
 /// Serves one upgraded connection until it closes or the server shuts down.
-pub async fn serve(
+///
+/// Not an `async fn`: the set-up runs before the future exists, so the
+/// future, which an open connection keeps for its whole life, holds only
+/// what the reader and the writer use, not also the socket and snapshot
+/// they were made from (10,000 waiting connections pay for every byte).
+pub fn serve(
     socket: WebSocket,
     thread: Arc<Thread>,
     max_frame_bytes: usize,
     shutdown: CancellationToken,
     client: Option<String>,
-) {
+) -> impl Future<Output = ()> + Send {
     let connection_id = crate::runtime::new_id();
+    let span = tracing::info_span!("connection", thread_id = %thread.id(), %connection_id);
+    span.in_scope(|| info!("connected"));
+    // Subscribed before the first frame is read, so nothing falls between.
+    let (snapshot, subscription) = thread.subscribe();
+    let snapshot = snapshot_frame(snapshot);
+    let (sink, stream) = socket.split();
     let origin = Origin {
-        connection_id: connection_id.clone(),
+        connection_id,
         client,
     };
-    let span = tracing::info_span!("connection", thread_id = %thread.id(), %connection_id);
     async move {
-        info!("connected");
-        // Subscribed before the first frame is read, so nothing falls between.
-        let (snapshot, subscription) = thread.subscribe();
-        let (sink, stream) = socket.split();
-        let reader = read(
-            stream,
-            &thread,
-            subscription.outbox(),
-            max_frame_bytes,
-            &origin,
-        );
-        let writer = write(sink, snapshot, &subscription, shutdown);
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
         // whatever the woken run and other tasks do first.
         tokio::select! {
             biased;
-            _ = reader => {}
-            _ = writer => {}
+            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &origin) => {}
+            _ = write(sink, snapshot, &subscription, shutdown) => {}
         }
         info!("disconnected");
     }
     .instrument(span)
-    .await
 }
 
 async fn read(
@@ -165,12 +163,12 @@ fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
 
 async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    snapshot: ThreadSnapshot,
+    snapshot: Frame,
     subscription: &Subscription,
     shutdown: CancellationToken,
 ) -> Result<(), axum::Error> {
     let outbox = subscription.outbox();
-    sink.send(text(snapshot_frame(snapshot))).await?;
+    sink.send(text(snapshot)).await?;
     loop {
         let first = match outbox.next() {
             Some(next) => next,

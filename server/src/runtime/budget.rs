@@ -1,15 +1,22 @@
 //! A run's time budget, which stops counting while the run waits for a
 //! person (PROTOCOL.md rule 7).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// A mutex and a `Notify`, not a `watch` channel: every waiting run keeps
+/// one, and a watch channel's shared state is four times the size.
 #[derive(Clone)]
 pub(crate) struct Budget {
-    state: Arc<watch::Sender<State>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    changed: Notify,
 }
 
 #[derive(Clone, Copy)]
@@ -21,44 +28,52 @@ struct State {
 
 impl Budget {
     pub fn start(total: Duration) -> Self {
-        let (state, _) = watch::channel(State {
+        let state = State {
             remaining: total,
             running_since: Some(Instant::now()),
-        });
+        };
         Self {
-            state: Arc::new(state),
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                changed: Notify::new(),
+            }),
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn pause(&self) {
-        self.state.send_modify(|s| {
-            if let Some(since) = s.running_since.take() {
-                s.remaining = s.remaining.saturating_sub(since.elapsed());
-            }
-        });
+        let mut s = self.lock();
+        if let Some(since) = s.running_since.take() {
+            s.remaining = s.remaining.saturating_sub(since.elapsed());
+        }
+        drop(s);
+        self.inner.changed.notify_waiters();
     }
 
     pub fn resume(&self) {
-        self.state.send_modify(|s| {
-            s.running_since.get_or_insert_with(Instant::now);
-        });
+        self.lock().running_since.get_or_insert_with(Instant::now);
+        self.inner.changed.notify_waiters();
     }
 
     /// Completes once the running time adds up to the budget.
     pub async fn exhausted(&self) {
-        let mut changes = self.state.subscribe();
         loop {
+            // Made before reading the state: `notify_waiters` reaches every
+            // `Notified` that exists when it is called, polled or not.
+            let changed = self.inner.changed.notified();
             let deadline = {
-                let s = changes.borrow_and_update();
+                let s = self.lock();
                 s.running_since.map(|since| since + s.remaining)
             };
             match deadline {
                 Some(deadline) => tokio::select! {
                     _ = tokio::time::sleep_until(deadline) => return,
-                    _ = changes.changed() => {}
+                    _ = changed => {}
                 },
-                // `self` keeps the sender alive, so this only wakes on a change.
-                None => _ = changes.changed().await,
+                None => changed.await,
             }
         }
     }

@@ -124,22 +124,26 @@ impl RunContext {
     ) -> Result<Resolution, AgentError> {
         info!(timeout_secs = timeout.as_secs(), "waiting for decision");
         self.budget.pause();
-        let deadline = tokio::time::Instant::now() + timeout;
+        // One timer, reset to poll while a claimed decision is being saved:
+        // a waiting run keeps this future for as long as it waits.
+        let timer = tokio::time::sleep(timeout);
+        tokio::pin!(timer);
         let resolution = loop {
-            match tokio::time::timeout_at(deadline, &mut reply).await {
-                Ok(Ok(resolution)) => break resolution,
-                Ok(Err(_)) => return Err(AgentError::Stopped),
-                Err(_) if self.thread.expire(interrupt_id) => {
-                    info!("interrupt timed out; resolved as expired");
-                    break Resolution::Expired;
-                }
-                // A decision took the interrupt just as the timer fired; it
-                // may still be being saved.
-                Err(_) => match tokio::time::timeout(CLAIM_POLL, &mut reply).await {
-                    Ok(Ok(resolution)) => break resolution,
-                    Ok(Err(_)) => return Err(AgentError::Stopped),
-                    Err(_) => continue,
+            tokio::select! {
+                biased;
+                resolution = &mut reply => match resolution {
+                    Ok(resolution) => break resolution,
+                    Err(_) => return Err(AgentError::Stopped),
                 },
+                _ = &mut timer => {
+                    if self.thread.expire(interrupt_id) {
+                        info!("interrupt timed out; resolved as expired");
+                        break Resolution::Expired;
+                    }
+                    // A decision took the interrupt just as the timer fired;
+                    // it may still be being saved.
+                    timer.as_mut().reset(tokio::time::Instant::now() + CLAIM_POLL);
+                }
             }
         };
         self.budget.resume();
@@ -155,12 +159,15 @@ impl RunContext {
 pub(crate) enum Start {
     Input(RunInput),
     /// A run restored from storage, waiting at its interrupt: once resolved,
-    /// the agent resumes from the checkpoint.
-    Waiting {
-        interrupt: Interrupt,
-        checkpoint: serde_json::Value,
-        reply: oneshot::Receiver<Resolution>,
-    },
+    /// the agent resumes from the checkpoint. Boxed: it is rare, and every
+    /// run's future would otherwise have room for it.
+    Waiting(Box<Waiting>),
+}
+
+pub(crate) struct Waiting {
+    pub interrupt: Interrupt,
+    pub checkpoint: serde_json::Value,
+    pub reply: oneshot::Receiver<Resolution>,
 }
 
 /// How often an expired interrupt whose decision is being saved is checked.
@@ -191,11 +198,12 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
     let work = AssertUnwindSafe(async move {
         let input = match start {
             Start::Input(input) => input,
-            Start::Waiting {
-                interrupt,
-                checkpoint,
-                reply,
-            } => {
+            Start::Waiting(waiting) => {
+                let Waiting {
+                    interrupt,
+                    checkpoint,
+                    reply,
+                } = *waiting;
                 let span = tracing::info_span!("interrupt", interrupt_id = %interrupt.interrupt_id);
                 let left = humantime::parse_rfc3339(&interrupt.expires_at)
                     .ok()

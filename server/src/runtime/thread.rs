@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::decision::validate;
 use super::outbox::Outbox;
-use super::run::{self, Resolution, Start};
+use super::run::{self, Resolution, Start, Waiting};
 use super::{new_id, Shared};
 use crate::agent::RunInput;
 use crate::store::{millis, Origin, StoreError, Write};

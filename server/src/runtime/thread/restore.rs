@@ -88,11 +88,11 @@ impl Thread {
                             start = Some((
                                 id.clone(),
                                 cancel.clone(),
-                                Start::Waiting {
+                                Start::Waiting(Box::new(Waiting {
                                     interrupt: p.interrupt.clone(),
                                     checkpoint: p.checkpoint,
                                     reply: receiver,
-                                },
+                                })),
                             ));
                             Some(Pending {
                                 interrupt: p.interrupt,
