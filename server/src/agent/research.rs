@@ -37,7 +37,7 @@ impl Agent for ResearchAgent {
                 } => {
                     let Checkpoint::PlanReview { plan } = serde_json::from_value(checkpoint)
                         .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
-                    carry_out(&ctx, plan, resolution).await
+                    Box::pin(carry_out(&ctx, plan, resolution)).await
                 }
             }
         }
@@ -81,7 +81,9 @@ async fn propose(ctx: RunContext, message: &str) -> Result<(), AgentError> {
             .expect("checkpoints serialize"),
     };
     let resolution = ctx.interrupt(request).await?;
-    carry_out(&ctx, plan, resolution).await
+    // Boxed here and above: a waiting run's future need not have room for
+    // everything that comes after the decision.
+    Box::pin(carry_out(&ctx, plan, resolution)).await
 }
 
 /// Everything after the interrupt: the part a resumed run replays.

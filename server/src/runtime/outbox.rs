@@ -93,8 +93,8 @@ impl Outbox {
             return Some(Next::Lagged);
         }
         let frame = queue.events.pop_front()?;
-        if queue.events.is_empty() && queue.events.capacity() > 8 {
-            // A burst is over; do not keep its room.
+        if queue.events.is_empty() {
+            // Most connections sit idle most of the time: keep no room.
             queue.events = VecDeque::new();
         }
         Some(Next::Frame(frame))

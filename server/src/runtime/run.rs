@@ -77,6 +77,21 @@ impl RunContext {
     /// [`Resolution::Expired`].
     pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
         let timeout = self.thread.shared.config.decision_timeout;
+        // Boxed, and done before the wait: a waiting run keeps this future
+        // for as long as it waits, and needs none of the raising's state.
+        let (interrupt_id, reply) = Box::pin(self.raise(request, timeout)).await?;
+        let span = tracing::info_span!("interrupt", %interrupt_id);
+        self.wait(&interrupt_id, timeout, reply)
+            .instrument(span)
+            .await
+    }
+
+    /// Stores the interrupt, then makes it the thread's pending one.
+    async fn raise(
+        &self,
+        request: InterruptRequest,
+        timeout: Duration,
+    ) -> Result<(String, oneshot::Receiver<Resolution>), AgentError> {
         let InterruptRequest {
             action_requests,
             review_configs,
@@ -91,28 +106,22 @@ impl RunContext {
         };
         let interrupt_id = interrupt.interrupt_id.clone();
         let span = tracing::info_span!("interrupt", %interrupt_id);
-        async {
-            // Moved into storage: a run waits without holding its checkpoint.
-            let saved = self
-                .thread
-                .save_interrupt(&self.run_id, &interrupt, checkpoint)
-                .ok_or(AgentError::Stopped)?;
-            // Boxed: every run waiting in memory would otherwise carry room
-            // for this future in its own state.
-            if let Some(saved) = saved.map(Box::pin) {
-                saved.await.map_err(|e| {
-                    AgentError::Failed(format!("The approval request could not be saved: {e}"))
-                })?;
-            }
-            let reply = self
-                .thread
-                .raise_interrupt(&self.run_id, interrupt)
-                .ok_or(AgentError::Stopped)?;
-            info!("interrupt raised");
-            self.wait(&interrupt_id, timeout, reply).await
+        // Moved into storage: a run waits without holding its checkpoint.
+        let saved = self
+            .thread
+            .save_interrupt(&self.run_id, &interrupt, checkpoint)
+            .ok_or(AgentError::Stopped)?;
+        if let Some(saved) = saved {
+            saved.instrument(span.clone()).await.map_err(|e| {
+                AgentError::Failed(format!("The approval request could not be saved: {e}"))
+            })?;
         }
-        .instrument(span)
-        .await
+        let reply = self
+            .thread
+            .raise_interrupt(&self.run_id, interrupt)
+            .ok_or(AgentError::Stopped)?;
+        span.in_scope(|| info!("interrupt raised"));
+        Ok((interrupt_id, reply))
     }
 
     /// Waits for the interrupt's resolution, or for `timeout` to pass.
