@@ -147,3 +147,83 @@ async fn a_retried_decision_is_applied_once_and_answered_again() {
     assert_eq!(&client.recv().await, resolved[0]);
     client.expect_silence(Duration::from_millis(100)).await;
 }
+
+/// Streams `CHUNKS` chunks of `CHUNK` bytes as fast as it can.
+struct FloodAgent;
+
+const CHUNK: usize = 1024;
+const CHUNKS: usize = 8_000;
+
+impl server::agent::Agent for FloodAgent {
+    fn run(
+        &self,
+        ctx: server::runtime::RunContext,
+        _input: server::agent::RunInput,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), server::agent::AgentError>> {
+        Box::pin(async move {
+            for i in 0..CHUNKS {
+                ctx.emit_text(&flood_chunk(i));
+                // Lets the connection's writer run until its socket is full.
+                tokio::task::yield_now().await;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn flood_chunk(i: usize) -> String {
+    let digit = char::from(b'0' + (i % 10) as u8);
+    std::iter::repeat_n(digit, CHUNK).collect()
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_resynchronized_with_a_snapshot() {
+    let server = TestServer::with(fast_config(), std::sync::Arc::new(FloodAgent)).await;
+    let thread_id = server.create_thread().await;
+    // A small receive buffer, so the server's queue for this client fills
+    // before the kernel's buffers absorb the whole stream.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let url = format!("ws://{}/ws/threads/{thread_id}", server.addr);
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let mut client = Client { ws };
+    assert_eq!(client.recv().await["type"], "snapshot");
+    client.send_message("flood").await;
+    // Not reading while the run streams 8 MiB.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Up to `run_finished`, or a snapshot of the thread idle again (if the
+    // run ended while this client was behind, its end is in the snapshot).
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.recv().await;
+        let done = frame["type"] == "run_finished"
+            || (frame["type"] == "snapshot" && frame["status"] == "idle");
+        frames.push(frame);
+        if done {
+            break;
+        }
+    }
+    let snapshots: Vec<usize> = (0..frames.len())
+        .filter(|&i| frames[i]["type"] == "snapshot")
+        .collect();
+    let last = *snapshots
+        .last()
+        .expect("a snapshot replaced what was missed");
+    // The last snapshot's text and the deltas after it are the whole text.
+    let messages = frames[last]["messages"].as_array().unwrap();
+    let mut text = messages
+        .last()
+        .filter(|m| m["role"] == "assistant")
+        .map_or(String::new(), |m| m["content"].as_str().unwrap().to_owned());
+    text.push_str(&streamed_text(&frames[last + 1..]));
+    let whole: String = (0..CHUNKS).map(flood_chunk).collect();
+    assert_eq!(text.len(), whole.len());
+    assert!(text == whole, "the text after the resync differs");
+    let last = frames.last().unwrap();
+    assert!(last["status"] == "completed" || last["status"] == "idle");
+    // The connection is still good.
+    client.assert_alive().await;
+}
