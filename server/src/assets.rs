@@ -3,6 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+/// Whether `cargo leptos watch` rebuilds the assets while this server runs
+/// (it restarts the server for code changes, not for the stylesheet). Then
+/// a precompressed copy would go stale, so none is made or served.
+pub fn rebuilt_while_serving() -> bool {
+    std::env::var("LEPTOS_WATCH").is_ok_and(|v| v == "true")
+}
+
 /// File types worth compressing ahead of time.
 const COMPRESSIBLE: [&str; 3] = ["wasm", "js", "css"];
 

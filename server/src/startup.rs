@@ -41,7 +41,11 @@ pub fn router(state: AppState) -> Router {
     };
     // Pages and their assets (a megabyte of WebAssembly) go out compressed;
     // the API and the WebSocket upgrade are left alone.
-    let assets = ServeDir::new(pkg_dir(&state.leptos)).precompressed_br();
+    let assets = ServeDir::new(pkg_dir(&state.leptos));
+    let assets = match crate::assets::rebuilt_while_serving() {
+        true => assets,
+        false => assets.precompressed_br(),
+    };
     let site = Router::new()
         .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
         .leptos_routes(&state, pages, shell)
@@ -81,11 +85,13 @@ pub async fn serve(
     };
     let connections = state.connections.clone();
     let pkg = pkg_dir(&state.leptos);
-    tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
-        Ok(written) if !written.is_empty() => tracing::info!(?written, "assets compressed"),
-        Ok(_) => {}
-        Err(e) => tracing::info!(dir = %pkg.display(), error = %e, "assets not precompressed"),
-    });
+    if !crate::assets::rebuilt_while_serving() {
+        tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
+            Ok(written) if !written.is_empty() => tracing::info!(?written, "assets compressed"),
+            Ok(_) => {}
+            Err(e) => tracing::info!(dir = %pkg.display(), error = %e, "assets not precompressed"),
+        });
+    }
     // Without TCP_NODELAY two small frames sent back to back stall ~40 ms.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
