@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
-use crate::runtime::{DecisionOutcome, Frame, Next, Outbox, Subscription, Thread};
+use crate::runtime::{DecisionOutcome, Frame, Outbox, Subscription, Thread};
 use crate::store::Origin;
 
 /// Frames written before one flush when events queue up.
@@ -170,8 +170,8 @@ async fn write(
     let outbox = subscription.outbox();
     sink.send(text(snapshot)).await?;
     loop {
-        let first = match outbox.next() {
-            Some(next) => next,
+        let first = match subscription.next() {
+            Some(frame) => frame,
             None => tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
@@ -183,22 +183,14 @@ async fn write(
             },
         };
         // Write what is already queued, then flush once.
-        sink.feed(text(frame_of(first, subscription))).await?;
+        sink.feed(text(first)).await?;
         for _ in 1..WRITE_BATCH {
-            let Some(next) = outbox.next() else { break };
-            sink.feed(text(frame_of(next, subscription))).await?;
+            let Some(frame) = subscription.next() else {
+                break;
+            };
+            sink.feed(text(frame)).await?;
         }
         sink.flush().await?;
-    }
-}
-
-fn frame_of(next: Next, subscription: &Subscription) -> Frame {
-    match next {
-        Next::Frame(frame) => frame,
-        Next::Lagged => {
-            info!("connection fell behind; resending the snapshot");
-            snapshot_frame(subscription.resync())
-        }
     }
 }
 

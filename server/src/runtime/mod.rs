@@ -24,7 +24,7 @@ use crate::agent::Agent;
 use crate::config::Config;
 use crate::store::{millis, Store, StoreError, Write};
 
-pub use outbox::{Next, Outbox};
+pub use outbox::Outbox;
 pub use run::{InterruptRequest, Resolution, RunContext};
 pub use thread::{DecisionOutcome, Frame, Subscription, Thread};
 

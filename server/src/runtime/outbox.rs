@@ -36,7 +36,7 @@ struct Queue {
 }
 
 /// What the writer sends next.
-pub enum Next {
+pub(super) enum Next {
     Frame(Frame),
     /// Events were dropped: resynchronize with a snapshot.
     Lagged,
@@ -82,7 +82,7 @@ impl Outbox {
 
     /// The next frame to write: replies first, as they answer what the
     /// client just sent.
-    pub fn next(&self) -> Option<Next> {
+    pub(super) fn next(&self) -> Option<Next> {
         let mut queue = self.lock();
         if let Some(frame) = queue.replies.pop_front() {
             drop(queue);

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::decision::validate;
-use super::outbox::Outbox;
+use super::outbox::{Next, Outbox};
 use super::run::{self, Resolution, Start, Waiting};
 use super::{new_id, Shared};
 use crate::agent::RunInput;
@@ -69,11 +69,19 @@ impl Subscription {
         &self.outbox
     }
 
-    /// After falling behind: the current state, replacing the events dropped.
-    pub fn resync(&self) -> ThreadSnapshot {
-        let state = self.thread.lock();
-        self.outbox.resync();
-        self.thread.snapshot_of(&state)
+    /// The next frame for this connection: after it fell behind, a
+    /// snapshot in place of the events it missed.
+    pub fn next(&self) -> Option<Frame> {
+        match self.outbox.next()? {
+            Next::Frame(frame) => Some(frame),
+            Next::Lagged => {
+                tracing::info!("connection fell behind; resending the snapshot");
+                let state = self.thread.lock();
+                self.outbox.resync();
+                let snapshot = ServerMessage::Snapshot(self.thread.snapshot_of(&state));
+                Some(Frame::from(snapshot.to_json()))
+            }
+        }
     }
 }
 
