@@ -2,8 +2,9 @@
 //! tested natively; the page keeps one in a signal and applies each event.
 
 use protocol::{
-    ChatMessage, ErrorBody, ErrorCode, Interrupt, ResolvedInterrupt, Role, RunStatus,
-    ServerMessage, ThreadSnapshot, ThreadStatus,
+    ChatMessage, ErrorBody, ErrorCode, Interrupt, InterruptResolved, MessageDelta,
+    ResolvedInterrupt, Role, RunFinished, RunStarted, RunStatus, ServerMessage, ThreadSnapshot,
+    ThreadStatus, ToolResult,
 };
 
 /// One item of the conversation, in order.
@@ -55,10 +56,10 @@ impl Conversation {
     pub fn apply(&mut self, message: ServerMessage) {
         match message {
             ServerMessage::Snapshot(snapshot) => self.reset(snapshot),
-            ServerMessage::RunStarted {
+            ServerMessage::RunStarted(RunStarted {
                 run_id,
                 user_message,
-            } => {
+            }) => {
                 if let Some(content) = user_message {
                     self.entries.push(Entry::Message(ChatMessage {
                         role: Role::User,
@@ -70,7 +71,7 @@ impl Conversation {
                 self.streaming = false;
                 self.error = None;
             }
-            ServerMessage::MessageDelta { content, .. } => {
+            ServerMessage::MessageDelta(MessageDelta { content, .. }) => {
                 match self.entries.last_mut() {
                     Some(Entry::Message(m)) if self.streaming && m.role == Role::Assistant => {
                         m.content.push_str(&content)
@@ -88,12 +89,12 @@ impl Conversation {
                 self.decision_error = None;
                 self.pending = Some(interrupt);
             }
-            ServerMessage::InterruptResolved {
+            ServerMessage::InterruptResolved(InterruptResolved {
                 interrupt_id,
                 decision_id,
                 decisions,
                 by,
-            } => {
+            }) => {
                 if self
                     .in_flight
                     .as_ref()
@@ -121,14 +122,14 @@ impl Conversation {
                 self.decision_error = None;
                 self.status = Some(ThreadStatus::Running);
             }
-            ServerMessage::ToolResult { output, .. } => {
+            ServerMessage::ToolResult(ToolResult { output, .. }) => {
                 self.streaming = false;
                 self.entries.push(Entry::Message(ChatMessage {
                     role: Role::Tool,
                     content: output,
                 }));
             }
-            ServerMessage::RunFinished { status, error, .. } => {
+            ServerMessage::RunFinished(RunFinished { status, error, .. }) => {
                 self.streaming = false;
                 self.status = Some(ThreadStatus::Idle);
                 self.run_id = None;
@@ -138,7 +139,7 @@ impl Conversation {
                     self.entries.push(Entry::RunEnded { status, error });
                 }
             }
-            ServerMessage::Error { code, error } => {
+            ServerMessage::Error(ErrorBody { code, error }) => {
                 let body = ErrorBody::new(code, error);
                 match code {
                     // About the decision just sent: shown on the card,
@@ -224,10 +225,10 @@ mod tests {
     }
 
     fn delta(s: &str) -> ServerMessage {
-        ServerMessage::MessageDelta {
+        ServerMessage::MessageDelta(MessageDelta {
             run_id: "r".into(),
             content: s.into(),
-        }
+        })
     }
 
     #[test]
@@ -235,28 +236,28 @@ mod tests {
         let mut c = Conversation::default();
         c.apply(ServerMessage::Snapshot(snapshot()));
         assert!(c.loaded && !c.is_busy());
-        c.apply(ServerMessage::RunStarted {
+        c.apply(ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: Some("plan for X".into()),
-        });
+        }));
         c.apply(delta("Hel"));
         c.apply(delta("lo"));
         assert!(c.is_busy());
         c.apply(ServerMessage::Interrupt(interrupt("i")));
         assert_eq!(c.status, Some(ThreadStatus::Interrupted));
-        c.apply(ServerMessage::InterruptResolved {
+        c.apply(ServerMessage::InterruptResolved(InterruptResolved {
             interrupt_id: "i".into(),
             decision_id: None,
             decisions: vec![Decision::Approve],
             by: ResolvedBy::User,
-        });
+        }));
         assert!(c.pending.is_none());
         c.apply(delta("Done"));
-        c.apply(ServerMessage::RunFinished {
+        c.apply(ServerMessage::RunFinished(RunFinished {
             run_id: "r".into(),
             status: RunStatus::Completed,
             error: None,
-        });
+        }));
         let kinds: Vec<_> = c
             .entries
             .iter()
@@ -325,11 +326,11 @@ mod tests {
         c.apply(ServerMessage::error(ErrorCode::StorageFailed, "not saved"));
         assert_eq!(c.decision_error.as_ref().unwrap().error, "not saved");
         assert!(c.in_flight.is_none());
-        c.apply(ServerMessage::RunFinished {
+        c.apply(ServerMessage::RunFinished(RunFinished {
             run_id: "r".into(),
             status: RunStatus::Failed,
             error: Some("boom".into()),
-        });
+        }));
         assert_eq!(
             c.entries.last(),
             Some(&Entry::RunEnded {

@@ -126,8 +126,8 @@ fn connect(
             let opened = crate::link::open(thread_id.clone(), status, move |message| {
                 let refresh_list = matches!(
                     message,
-                    protocol::ServerMessage::RunStarted { .. }
-                        | protocol::ServerMessage::RunFinished { .. }
+                    protocol::ServerMessage::RunStarted(_)
+                        | protocol::ServerMessage::RunFinished(_)
                 );
                 let is_snapshot = matches!(message, protocol::ServerMessage::Snapshot(_));
                 conversation.update(|c| c.apply(message));

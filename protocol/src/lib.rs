@@ -32,6 +32,7 @@ pub use interrupt::{
 };
 pub use plan::{PlanError, ResearchPlan, CREATE_RESEARCH_PLAN};
 pub use server::{
-    ChatMessage, ResolvedBy, Role, RunStatus, ServerMessage, ThreadCreated, ThreadSnapshot,
-    ThreadStatus, ThreadSummary, ToolStatus,
+    ChatMessage, InterruptResolved, MessageDelta, ResolvedBy, Role, RunFinished, RunStarted,
+    RunStatus, ServerMessage, ThreadCreated, ThreadSnapshot, ThreadStatus, ThreadSummary,
+    ToolResult, ToolStatus,
 };

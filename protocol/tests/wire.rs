@@ -132,30 +132,30 @@ fn server_frames_serialize_as_documented() {
     );
 
     assert_eq!(
-        to_value(&ServerMessage::InterruptResolved {
+        to_value(&ServerMessage::InterruptResolved(InterruptResolved {
             interrupt_id: "i".into(),
             decision_id: None,
             decisions: vec![Decision::Reject { message: None }],
             by: ResolvedBy::Timeout,
-        }),
+        })),
         json!({"type": "interrupt_resolved", "interrupt_id": "i", "decision_id": null,
                "decisions": [{"type": "reject"}], "by": "timeout"})
     );
     assert_eq!(
-        to_value(&ServerMessage::ToolResult {
+        to_value(&ServerMessage::ToolResult(ToolResult {
             run_id: "r".into(),
             name: "n".into(),
             status: ToolStatus::Expired,
             output: "o".into()
-        }),
+        })),
         json!({"type": "tool_result", "run_id": "r", "name": "n", "status": "expired", "output": "o"})
     );
     assert_eq!(
-        to_value(&ServerMessage::RunFinished {
+        to_value(&ServerMessage::RunFinished(RunFinished {
             run_id: "r".into(),
             status: RunStatus::Completed,
             error: None
-        }),
+        })),
         json!({"type": "run_finished", "run_id": "r", "status": "completed", "error": null})
     );
     assert_eq!(
@@ -166,17 +166,162 @@ fn server_frames_serialize_as_documented() {
         json!({"type": "error", "code": "already_streaming", "error": "Already streaming a response"})
     );
     assert_eq!(
-        to_value(&ServerMessage::RunStarted {
+        to_value(&ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: None
-        }),
+        })),
         json!({"type": "run_started", "run_id": "r"})
     );
     assert_eq!(
-        to_value(&ServerMessage::MessageDelta {
+        to_value(&ServerMessage::MessageDelta(MessageDelta {
             run_id: "r".into(),
             content: "c".into()
-        }),
+        })),
         json!({"type": "message_delta", "run_id": "r", "content": "c"})
     );
+}
+
+/// One frame of every kind, with every optional field set.
+fn one_of_each_server_frame() -> Vec<ServerMessage> {
+    let interrupt = Interrupt {
+        interrupt_id: "i".into(),
+        run_id: "r".into(),
+        action_requests: vec![ActionRequest {
+            name: "create_research_plan".into(),
+            args: json!({"topic": "T", "steps": ["a", "b"]})
+                .as_object()
+                .unwrap()
+                .clone(),
+            description: "d".into(),
+        }],
+        review_configs: vec![],
+        expires_at: "2026-02-16T12:05:00Z".into(),
+    };
+    let decisions = vec![
+        Decision::Approve,
+        Decision::Edit {
+            edited_action: EditedAction {
+                name: "create_research_plan".into(),
+                args: json!({"topic": "U"}).as_object().unwrap().clone(),
+            },
+        },
+        Decision::Reject {
+            message: Some("no".into()),
+        },
+        Decision::Reject { message: None },
+    ];
+    vec![
+        ServerMessage::Snapshot(ThreadSnapshot {
+            thread_id: "t".into(),
+            status: ThreadStatus::Running,
+            messages: vec![ChatMessage {
+                role: Role::Tool,
+                content: "out".into(),
+            }],
+            pending_interrupt: Some(interrupt.clone()),
+            run_id: Some("r".into()),
+            resolved_interrupts: vec![ResolvedInterrupt {
+                interrupt: interrupt.clone(),
+                decision_id: Some("d".into()),
+                decisions: decisions.clone(),
+                by: ResolvedBy::User,
+                after_message: 1,
+            }],
+        }),
+        ServerMessage::RunStarted(RunStarted {
+            run_id: "r".into(),
+            user_message: Some("hi".into()),
+        }),
+        ServerMessage::MessageDelta(MessageDelta {
+            run_id: "r".into(),
+            content: "\"quoted\" \u{e9}".into(),
+        }),
+        ServerMessage::Interrupt(interrupt),
+        ServerMessage::InterruptResolved(InterruptResolved {
+            interrupt_id: "i".into(),
+            decision_id: Some("d".into()),
+            decisions,
+            by: ResolvedBy::User,
+        }),
+        ServerMessage::ToolResult(ToolResult {
+            run_id: "r".into(),
+            name: "n".into(),
+            status: ToolStatus::Rejected,
+            output: "o".into(),
+        }),
+        ServerMessage::RunFinished(RunFinished {
+            run_id: "r".into(),
+            status: RunStatus::Failed,
+            error: Some("e".into()),
+        }),
+        ServerMessage::error(ErrorCode::StaleInterrupt, "gone"),
+    ]
+}
+
+#[test]
+fn from_json_reads_every_frame_as_serde_does() {
+    for message in one_of_each_server_frame() {
+        let text = message.to_json();
+        assert_eq!(ServerMessage::from_json(&text).unwrap(), message, "{text}");
+        // The derived reader, which generic serde users get, agrees.
+        assert_eq!(
+            serde_json::from_str::<ServerMessage>(&text).unwrap(),
+            message
+        );
+    }
+}
+
+#[test]
+fn from_json_finds_the_tag_wherever_it_is() {
+    let text = r#"{"run_id": "r", "content": "c", "type": "message_delta"}"#;
+    assert_eq!(
+        ServerMessage::from_json(text).unwrap(),
+        ServerMessage::MessageDelta(MessageDelta {
+            run_id: "r".into(),
+            content: "c".into()
+        })
+    );
+    let text = r#"{"decisions": [{"message": "why", "type": "reject"}],
+                   "by": "user", "decision_id": null, "interrupt_id": "i",
+                   "type": "interrupt_resolved"}"#;
+    let ServerMessage::InterruptResolved(resolved) = ServerMessage::from_json(text).unwrap() else {
+        panic!("{text}");
+    };
+    assert_eq!(
+        resolved.decisions,
+        [Decision::Reject {
+            message: Some("why".into())
+        }]
+    );
+}
+
+#[test]
+fn bad_server_frames_are_errors_that_say_why() {
+    for (bad, says) in [
+        ("not json", "must be a JSON object"),
+        (r#"["snapshot"]"#, "must be a JSON object"),
+        (r#"{"type": "snapshot""#, "EOF while parsing"),
+        (r#"{"run_id": "r"}"#, "missing field `type`"),
+        (
+            r#"{"type": "launch_missiles"}"#,
+            "unknown variant `launch_missiles`",
+        ),
+        (r#"{"type": "run_started"}"#, "missing field `run_id`"),
+        (
+            r#"{"type": "message_delta", "run_id": "r", "content": 5}"#,
+            "invalid type: integer `5`",
+        ),
+        (
+            r#"{"type": "interrupt_resolved", "interrupt_id": "i", "decision_id": null,
+                "decisions": [{"type": "edit"}], "by": "user"}"#,
+            "missing field `edited_action`",
+        ),
+        (
+            r#"{"type": "run_started", "run_id": "r"} trailing"#,
+            "trailing characters",
+        ),
+    ] {
+        let error = ServerMessage::from_json(bad).unwrap_err().to_string();
+        assert!(error.contains(says), "{bad}: {error}");
+    }
 }

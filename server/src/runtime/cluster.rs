@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Weak};
 
-use protocol::{RunStatus, ServerMessage};
+use protocol::{RunFinished, RunStatus, ServerMessage};
 use tokio::sync::mpsc;
 
 use super::Runtime;
@@ -140,11 +140,11 @@ async fn take_over(
 
 /// Tells other servers' connections that a run died with its server.
 pub(super) fn announce_lost(store: &Store, run_id: &str, thread_id: &str) {
-    let finished = ServerMessage::RunFinished {
+    let finished = ServerMessage::RunFinished(RunFinished {
         run_id: run_id.to_owned(),
         status: RunStatus::Failed,
         error: Some(LOST_RUN.into()),
-    };
+    });
     store.write(Write::Event {
         thread_id: thread_id.to_owned(),
         frame: finished.to_json().into(),

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use protocol::{
-    ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, ResolvedBy, ResolvedInterrupt, Role,
-    RunStatus, ServerMessage, ThreadSnapshot, ThreadStatus, ThreadSummary, ToolStatus,
+    ChatMessage, Decision, ErrorBody, ErrorCode, Interrupt, InterruptResolved, MessageDelta,
+    ResolvedBy, ResolvedInterrupt, Role, RunFinished, RunStarted, RunStatus, ServerMessage,
+    ThreadSnapshot, ThreadStatus, ThreadSummary, ToolResult, ToolStatus,
 };
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -340,10 +341,10 @@ impl Thread {
             ),
             at: millis(SystemTime::now()),
         });
-        let started = ServerMessage::RunStarted {
+        let started = ServerMessage::RunStarted(RunStarted {
             run_id: run_id.to_string(),
             user_message,
-        };
+        });
         self.publish(state, &started);
         (run_id, cancel)
     }
@@ -363,10 +364,10 @@ impl Thread {
                 self.save_last_message(&state);
             }
         }
-        let delta = ServerMessage::MessageDelta {
+        let delta = ServerMessage::MessageDelta(MessageDelta {
             run_id: run_id.to_owned(),
             content: chunk.to_owned(),
-        };
+        });
         self.publish(&mut state, &delta);
     }
 
@@ -718,12 +719,12 @@ impl Thread {
             role: Role::Tool,
             content: output.to_owned(),
         });
-        let result = ServerMessage::ToolResult {
+        let result = ServerMessage::ToolResult(ToolResult {
             run_id: run_id.to_owned(),
             name: name.to_owned(),
             status,
             output: output.to_owned(),
-        };
+        });
         self.publish(&mut state, &result);
     }
 
@@ -748,11 +749,11 @@ impl Thread {
             error: error.clone(),
             at: millis(SystemTime::now()),
         });
-        let finished = ServerMessage::RunFinished {
+        let finished = ServerMessage::RunFinished(RunFinished {
             run_id: run_id.to_owned(),
             status,
             error,
-        };
+        });
         self.publish(&mut state, &finished);
     }
 }
@@ -801,12 +802,12 @@ fn expired_decisions(interrupt: &Interrupt) -> Vec<Decision> {
 
 /// The `interrupt_resolved` event of a resolution.
 fn resolved_frame(record: &ResolvedInterrupt) -> Frame {
-    let message = ServerMessage::InterruptResolved {
+    let message = ServerMessage::InterruptResolved(InterruptResolved {
         interrupt_id: record.interrupt.interrupt_id.clone(),
         decision_id: record.decision_id.clone(),
         decisions: record.decisions.clone(),
         by: record.by,
-    };
+    });
     Frame::from(message.to_json())
 }
 

@@ -7,7 +7,10 @@ use super::*;
 impl Thread {
     /// Applies another server's event for this thread and forwards it.
     pub(crate) fn apply_remote(&self, frame: Frame) {
-        let Ok(message) = serde_json::from_slice::<ServerMessage>(&frame) else {
+        let Some(message) = std::str::from_utf8(&frame)
+            .ok()
+            .and_then(|text| ServerMessage::from_json(text).ok())
+        else {
             return;
         };
         let mut state = self.lock();
@@ -15,10 +18,10 @@ impl Thread {
             return; // Our own run's events start here, not there.
         }
         match message {
-            ServerMessage::RunStarted {
+            ServerMessage::RunStarted(RunStarted {
                 run_id,
                 user_message,
-            } => {
+            }) => {
                 if let Some(content) = user_message {
                     add_user_message(&mut state, content);
                 }
@@ -30,7 +33,9 @@ impl Thread {
                 });
                 state.streaming_text = false;
             }
-            ServerMessage::MessageDelta { content, .. } => append_text(&mut state, &content),
+            ServerMessage::MessageDelta(MessageDelta { content, .. }) => {
+                append_text(&mut state, &content)
+            }
             ServerMessage::Interrupt(interrupt) => {
                 state.streaming_text = false;
                 let Some(run) = state.run.as_mut() else {
@@ -42,12 +47,12 @@ impl Thread {
                     claimed: false,
                 });
             }
-            ServerMessage::InterruptResolved {
+            ServerMessage::InterruptResolved(InterruptResolved {
                 interrupt_id,
                 decision_id,
                 decisions,
                 by,
-            } => {
+            }) => {
                 // Decided here: connections here have heard of it already.
                 if state
                     .resolved
@@ -71,18 +76,18 @@ impl Thread {
                     frame: frame.clone(),
                 });
             }
-            ServerMessage::ToolResult { output, .. } => {
+            ServerMessage::ToolResult(ToolResult { output, .. }) => {
                 state.streaming_text = false;
                 state.messages.push(ChatMessage {
                     role: Role::Tool,
                     content: output,
                 });
             }
-            ServerMessage::RunFinished { .. } => {
+            ServerMessage::RunFinished(_) => {
                 state.run = None;
                 state.streaming_text = false;
             }
-            ServerMessage::Snapshot(_) | ServerMessage::Error { .. } => return,
+            ServerMessage::Snapshot(_) | ServerMessage::Error(_) => return,
         }
         state.updated_at = SystemTime::now();
         deliver(&state, frame);
