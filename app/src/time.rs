@@ -10,10 +10,18 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<f64> {
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let frac = match s.get(19..s.len() - 1)? {
-        "" => 0.0,
-        f if f.starts_with('.') => format!("0{f}").parse::<f64>().ok()?,
-        _ => return None,
+    // Whole milliseconds from the fraction, read as digits: `f64::from_str`
+    // would add kilobytes to the WebAssembly for this one call.
+    let frac_ms = match s.get(19..s.len() - 1)? {
+        "" => 0,
+        f => {
+            let digits = f.strip_prefix('.')?;
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let padded = digits.bytes().chain(std::iter::repeat(b'0')).take(3);
+            padded.fold(0, |ms, c| ms * 10 + i64::from(c - b'0'))
+        }
     };
     // Days from civil (Howard Hinnant's algorithm).
     let y = if mo <= 2 { y - 1 } else { y };
@@ -24,7 +32,7 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<f64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
-    Some(secs as f64 * 1000.0 + frac * 1000.0)
+    Some((secs * 1000 + frac_ms) as f64)
 }
 
 /// "4:05" for a remaining time; "0:00" once it has passed.
@@ -52,6 +60,16 @@ mod tests {
             parse_rfc3339_ms("2000-03-01T00:00:00Z"),
             Some(951_868_800_000.0)
         );
+        assert_eq!(
+            parse_rfc3339_ms("2026-02-16T12:05:00.5Z"),
+            Some(1_771_243_500_500.0)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-02-16T12:05:00.123456Z"),
+            Some(1_771_243_500_123.0)
+        );
+        assert_eq!(parse_rfc3339_ms("2026-02-16T12:05:00.Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-02-16T12:05:00.2x5Z"), None);
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
         assert_eq!(parse_rfc3339_ms("2026-02-16 12:05:00Z"), None);
     }
