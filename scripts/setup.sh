@@ -3,7 +3,7 @@
 # there. Sourced by run.sh and test.sh; safe to run again.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WASM_BINDGEN_VERSION=0.2.106   # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
+WASM_BINDGEN_VERSION=0.2.108   # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
 CARGO_LEPTOS_VERSION=0.3.10
 
 say() { echo "setup: $*" >&2; }
