@@ -139,9 +139,8 @@ impl Conversation {
                     self.entries.push(Entry::RunEnded { status, error });
                 }
             }
-            ServerMessage::Error(ErrorBody { code, error }) => {
-                let body = ErrorBody::new(code, error);
-                match code {
+            ServerMessage::Error(body) => {
+                match body.code {
                     // About the decision just sent: shown on the card,
                     // which can be used again (a storage failure changed
                     // nothing, so the same decision may be retried).

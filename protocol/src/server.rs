@@ -55,8 +55,8 @@ impl ServerMessage {
     /// Reads one frame: a first pass finds `type`, a second reads the whole
     /// frame as that kind's type (which ignores the tag). The derived
     /// `Deserialize` of a tagged enum buffers every frame in serde's private
-    /// content tree instead, and in the browser that path alone was about
-    /// 10% of the compressed WebAssembly.
+    /// content tree instead, which cost the browser's module 8.6 KiB of
+    /// brotli.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         use serde_json::from_str;
         // serde also reads a struct from an array; a frame is an object.
