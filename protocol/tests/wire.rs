@@ -260,7 +260,23 @@ fn one_of_each_server_frame() -> Vec<ServerMessage> {
 
 #[test]
 fn from_json_reads_every_frame_as_serde_does() {
-    for message in one_of_each_server_frame() {
+    // `from_json` lists the frame kinds again, by hand. This match has no
+    // wildcard, so a new kind does not compile here until it is numbered,
+    // and the assertion fails until the fixture has one of it.
+    let kind = |m: &ServerMessage| match m {
+        ServerMessage::Snapshot(_) => 0,
+        ServerMessage::RunStarted(_) => 1,
+        ServerMessage::MessageDelta(_) => 2,
+        ServerMessage::Interrupt(_) => 3,
+        ServerMessage::InterruptResolved(_) => 4,
+        ServerMessage::ToolResult(_) => 5,
+        ServerMessage::RunFinished(_) => 6,
+        ServerMessage::Error(_) => 7,
+    };
+    let frames = one_of_each_server_frame();
+    let kinds: std::collections::BTreeSet<_> = frames.iter().map(kind).collect();
+    assert_eq!(kinds, (0..8).collect(), "one frame of every kind");
+    for message in frames {
         let text = message.to_json();
         assert_eq!(ServerMessage::from_json(&text).unwrap(), message, "{text}");
         // The derived reader, which generic serde users get, agrees.
