@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
-exec cargo leptos serve --release "$@"
+scripts/build.sh
+exec target/release/server "$@"

@@ -18,8 +18,8 @@ cargo test -p protocol
 cargo test -p server
 cargo test -p app --features ssr
 
-echo "== release build (cargo leptos build --release)"
-cargo leptos build --release
+echo "== release build (scripts/build.sh: the server and the site)"
+scripts/build.sh
 
 echo "== end-to-end (Playwright, system Chromium)"
 cd end2end

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already
-# there. Sourced by run.sh and test.sh; safe to run again.
+# there. Sourced by run.sh and test.sh; safe to run again. (cargo-leptos
+# is for scripts/watch.sh alone, which installs it itself.)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WASM_BINDGEN_VERSION=0.2.108   # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
-CARGO_LEPTOS_VERSION=0.3.10
 
 say() { echo "setup: $*" >&2; }
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
@@ -16,10 +16,6 @@ fi
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked
-fi
-if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes)"
-  cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 # npm brings Playwright, axe-core and binaryen's wasm-opt (Debian's is too old).
 if [[ ! -x "$root/end2end/node_modules/.bin/wasm-opt" || "$root/end2end/package.json" -nt "$root/end2end/node_modules" ]]; then
