@@ -126,7 +126,7 @@ pub async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let max_frame_bytes = state.runtime.config().max_frame_bytes;
+    let max_frame_bytes = state.runtime.runs().max_frame_bytes;
     let shutdown = state.shutdown.clone();
     let connections = state.connections.clone();
     upgrade

@@ -1,4 +1,5 @@
-//! Builds the application and serves it: what `main` and the tests share.
+//! Builds the application from [`Settings`] and serves it: what `main` and
+//! the tests share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +16,18 @@ use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
+use crate::agent::{self, Agent};
 use crate::api;
 use crate::runtime::Runtime;
+use crate::settings::{Settings, Storage};
+use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Arc<Runtime>,
     pub leptos: LeptosOptions,
+    /// Assets change on disk while serving (`cargo leptos watch`).
+    pub watch: bool,
     pub shutdown: CancellationToken,
     /// Open WebSocket connections, so shutdown can wait for their close frames.
     pub connections: TaskTracker,
@@ -42,7 +48,9 @@ pub fn router(state: AppState) -> Router {
     // Pages and their assets (a megabyte of WebAssembly) go out compressed;
     // the API and the WebSocket upgrade are left alone.
     let assets = ServeDir::new(pkg_dir(&state.leptos));
-    let assets = match crate::assets::rebuilt_while_serving() {
+    // The build writes a brotli copy beside each asset (scripts/build.sh);
+    // under `cargo leptos watch` those would be stale.
+    let assets = match state.watch {
         true => assets,
         false => assets.precompressed_br(),
     };
@@ -69,52 +77,104 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` fires, then closes every WebSocket with 1001
-/// and waits (briefly) for the close frames to go out.
-pub async fn serve(
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// A server, bound and with its storage open, ready to serve.
+pub struct Application {
     listener: TcpListener,
     runtime: Arc<Runtime>,
     leptos: LeptosOptions,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let state = AppState {
-        runtime,
-        leptos,
-        shutdown: shutdown.clone(),
-        connections: TaskTracker::new(),
-    };
-    let connections = state.connections.clone();
-    let pkg = pkg_dir(&state.leptos);
-    if !crate::assets::rebuilt_while_serving() {
-        tokio::task::spawn_blocking(move || match crate::assets::precompress(&pkg) {
-            Ok(written) if !written.is_empty() => tracing::info!(?written, "assets compressed"),
-            Ok(_) => {}
-            Err(e) => tracing::info!(dir = %pkg.display(), error = %e, "assets not precompressed"),
-        });
+    watch: bool,
+}
+
+impl Application {
+    /// Binds the address, opens storage (recovering what the last process
+    /// left) and starts the agent the settings name.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let agent = agent::from_settings(&settings.agent);
+        Self::build_with(settings, agent).await
     }
-    // Without TCP_NODELAY two small frames sent back to back stall ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
-    connections.close();
-    let _ = tokio::time::timeout(Duration::from_secs(2), connections.wait()).await;
-    Ok(())
+
+    /// [`Application::build`] with an agent of the caller's (tests).
+    pub async fn build_with(settings: Settings, agent: Arc<dyn Agent>) -> Result<Self, StartError> {
+        let addr = settings.addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        let runtime = match settings.storage {
+            Storage::Memory => Runtime::new(settings.runs, agent),
+            Storage::Database(db) => {
+                let server_id = db.server_id.unwrap_or_else(|| default_server_id(bound));
+                let store = Store::open(&db.url, &server_id, db.lease).await?;
+                Runtime::durable(settings.runs, agent, store).await?
+            }
+        };
+        let mut leptos = settings.site.leptos;
+        leptos.site_addr = bound;
+        Ok(Self {
+            listener,
+            runtime,
+            leptos,
+            watch: settings.site.watch,
+        })
+    }
+
+    /// Where it listens (the real port when the settings said 0).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.leptos.site_addr
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Serves until `shutdown` fires, then closes every WebSocket with 1001,
+    /// waits (briefly) for the close frames to go out, and closes storage.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let state = AppState {
+            runtime: self.runtime.clone(),
+            leptos: self.leptos,
+            watch: self.watch,
+            shutdown: shutdown.clone(),
+            connections: TaskTracker::new(),
+        };
+        let connections = state.connections.clone();
+        // Without TCP_NODELAY two small frames sent back to back stall ~40 ms.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), connections.wait()).await;
+        if let Some(store) = self.runtime.store() {
+            store.close().await;
+        }
+        Ok(())
+    }
+}
+
+/// This server's name to the others on one database: host and port.
+fn default_server_id(addr: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", addr.port())
 }
 
 /// Where cargo-leptos writes the WebAssembly, JavaScript and CSS.
 fn pkg_dir(options: &LeptosOptions) -> std::path::PathBuf {
     std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir)
-}
-
-/// Leptos settings for a server started outside cargo-leptos (tests, or
-/// the binary run by hand): the paths cargo-leptos would have set.
-pub fn default_leptos_options() -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("hitl")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build()
 }

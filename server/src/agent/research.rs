@@ -10,8 +10,7 @@ use protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Agent, AgentError, RunInput};
-use crate::runtime::{InterruptRequest, Resolution, RunContext};
+use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
 
 /// Streamed text is cut into chunks of about this many characters.
 const CHUNK_CHARS: usize = 24;

@@ -2,7 +2,7 @@
 
 use protocol::{Decision, ErrorBody, ErrorCode, Interrupt};
 
-use crate::agent::Agent;
+use crate::contract::Agent;
 
 pub(crate) fn validate(
     interrupt: &Interrupt,

@@ -20,12 +20,11 @@ use std::time::SystemTime;
 
 use protocol::ThreadSummary;
 
-use crate::agent::Agent;
-use crate::config::Config;
+use crate::contract::Agent;
+use crate::settings::Runs;
 use crate::store::{millis, Store, StoreError, Write};
 
 pub use outbox::Outbox;
-pub use run::{InterruptRequest, Resolution, RunContext};
 pub use thread::{DecisionOutcome, Frame, Subscription, Thread};
 
 /// Most threads `GET /api/threads` lists.
@@ -34,7 +33,7 @@ const LIST_LIMIT: i64 = 1000;
 /// What every thread shares: settings, the agent that runs in it, and the
 /// storage its changes go to (none: threads live in memory only).
 pub(crate) struct Shared {
-    pub config: Config,
+    pub runs: Runs,
     pub agent: Arc<dyn Agent>,
     pub store: Option<Arc<Store>>,
 }
@@ -47,15 +46,15 @@ pub struct Runtime {
 
 impl Runtime {
     /// Threads in memory only: gone when the process ends.
-    pub fn new(config: Config, agent: Arc<dyn Agent>) -> Arc<Self> {
-        Self::build(config, agent, None)
+    pub fn new(runs: Runs, agent: Arc<dyn Agent>) -> Arc<Self> {
+        Self::build(runs, agent, None)
     }
 
     /// Threads kept in `store`. Picks up what the last process left: runs
     /// that were working are marked failed; interrupts still pending wait
     /// again (or expire at once if their time passed meanwhile).
     pub async fn durable(
-        config: Config,
+        runs: Runs,
         agent: Arc<dyn Agent>,
         store: Arc<Store>,
     ) -> Result<Arc<Self>, StoreError> {
@@ -65,7 +64,7 @@ impl Runtime {
             false => None,
         };
         let recovery = store.recover().await?;
-        let runtime = Self::build(config, agent, Some(store.clone()));
+        let runtime = Self::build(runs, agent, Some(store.clone()));
         for (run_id, thread_id) in &recovery.failed_runs {
             cluster::announce_lost(&store, run_id, thread_id);
         }
@@ -88,19 +87,15 @@ impl Runtime {
         Ok(runtime)
     }
 
-    fn build(config: Config, agent: Arc<dyn Agent>, store: Option<Arc<Store>>) -> Arc<Self> {
+    fn build(runs: Runs, agent: Arc<dyn Agent>, store: Option<Arc<Store>>) -> Arc<Self> {
         Arc::new(Self {
             threads: RwLock::default(),
-            shared: Arc::new(Shared {
-                config,
-                agent,
-                store,
-            }),
+            shared: Arc::new(Shared { runs, agent, store }),
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.shared.config
+    pub fn runs(&self) -> &Runs {
+        &self.shared.runs
     }
 
     pub fn store(&self) -> Option<&Arc<Store>> {

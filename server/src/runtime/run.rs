@@ -1,15 +1,15 @@
-//! A run: one agent invocation as a task of its own, and the context
-//! through which the agent streams text, asks for decisions and reports tool
-//! results without ever seeing a connection.
+//! A run: one agent invocation as a task of its own, and the runtime's
+//! side of the agent contract ([`RunHost`]), through which the agent streams
+//! text, asks for decisions and reports tool results without ever seeing a
+//! connection.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use protocol::{
-    ActionRequest, ChatMessage, Decision, Interrupt, ReviewConfig, RunStatus, ToolStatus,
-};
+use protocol::{ChatMessage, Interrupt, RunStatus, ToolStatus};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
@@ -17,75 +17,57 @@ use tracing::{info, warn, Instrument};
 use super::budget::Budget;
 use super::new_id;
 use super::thread::Thread;
-use crate::agent::{AgentError, RunInput};
+use crate::contract::{AgentError, InterruptRequest, Resolution, RunContext, RunHost, RunInput};
 use crate::time::rfc3339;
 
-/// How an interrupt was answered, as the agent sees it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Resolution {
-    /// A person decided: one decision per action request, in order.
-    Decided(Vec<Decision>),
-    /// Nobody decided before `expires_at`. Not a rejection: nobody said no.
-    Expired,
-}
-
-/// What an agent asks a person to review.
-#[derive(Clone, Debug)]
-pub struct InterruptRequest {
-    pub action_requests: Vec<ActionRequest>,
-    pub review_configs: Vec<ReviewConfig>,
-    /// Everything the agent needs to go on from this point in a fresh
-    /// process; it gets it back as [`RunInput::Resume`].
-    pub checkpoint: serde_json::Value,
-}
-
-/// The agent's handle on its run.
-pub struct RunContext {
+/// The runtime's side of a run: what an agent's [`RunContext`] calls.
+pub(super) struct LiveRun {
     thread: Arc<Thread>,
     run_id: Arc<str>,
     budget: Budget,
 }
 
-impl RunContext {
-    pub fn run_id(&self) -> &str {
+impl RunHost for LiveRun {
+    fn run_id(&self) -> &str {
         &self.run_id
     }
 
-    /// The thread's messages so far, this run's user message included.
-    pub fn history(&self) -> Vec<ChatMessage> {
+    fn history(&self) -> Vec<ChatMessage> {
         self.thread.history()
     }
 
-    /// The configured pause between streamed chunks.
-    pub fn stream_delay(&self) -> Duration {
-        self.thread.shared.config.stream_delay
+    fn stream_delay(&self) -> Duration {
+        self.thread.shared.runs.stream_delay
     }
 
-    /// Streams a chunk of assistant text to every connection.
-    pub fn emit_text(&self, chunk: &str) {
+    fn emit_text(&self, chunk: &str) {
         self.thread.push_text(&self.run_id, chunk);
     }
 
-    pub fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
+    fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
         info!(tool = name, ?status, "tool result");
         self.thread.tool_result(&self.run_id, name, status, output);
     }
 
-    /// Asks a person to review tool calls and waits for the answer: the
-    /// counterpart of LangGraph's `interrupt()`. The run's time budget stops
-    /// while it waits; after the decision timeout it returns
-    /// [`Resolution::Expired`].
-    pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
-        let timeout = self.thread.shared.config.decision_timeout;
-        // Boxed, and done before the wait: a waiting run keeps this future
-        // for as long as it waits, and needs none of the raising's state.
-        let (interrupt_id, reply) = Box::pin(self.raise(request, timeout)).await?;
-        let span = tracing::info_span!("interrupt", %interrupt_id);
-        self.wait(&interrupt_id, timeout, reply)
-            .instrument(span)
-            .await
+    fn interrupt(
+        &self,
+        request: InterruptRequest,
+    ) -> BoxFuture<'_, Result<Resolution, AgentError>> {
+        Box::pin(async move {
+            let timeout = self.thread.shared.runs.decision_timeout;
+            // Boxed, and done before the wait: a waiting run keeps this
+            // future for as long as it waits, and needs none of the raising's
+            // state.
+            let (interrupt_id, reply) = Box::pin(self.raise(request, timeout)).await?;
+            let span = tracing::info_span!("interrupt", %interrupt_id);
+            self.wait(&interrupt_id, timeout, reply)
+                .instrument(span)
+                .await
+        })
     }
+}
 
+impl LiveRun {
     /// Stores the interrupt, then makes it the thread's pending one.
     async fn raise(
         &self,
@@ -196,9 +178,9 @@ pub(super) fn spawn(
 
 async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken, start: Start) {
     info!("run started");
-    let config = &thread.shared.config;
-    let budget = Budget::start(config.run_timeout);
-    let ctx = RunContext {
+    let runs = &thread.shared.runs;
+    let budget = Budget::start(runs.run_timeout);
+    let live = LiveRun {
         thread: thread.clone(),
         run_id: run_id.clone(),
         budget: budget.clone(),
@@ -220,7 +202,7 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
                     .unwrap_or_default();
                 // Boxed: only restored runs take this path; the others
                 // should not carry its room in their state.
-                let resolution = Box::pin(ctx.wait(&interrupt.interrupt_id, left, reply))
+                let resolution = Box::pin(live.wait(&interrupt.interrupt_id, left, reply))
                     .instrument(span)
                     .await?;
                 RunInput::Resume {
@@ -229,7 +211,7 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
                 }
             }
         };
-        agent.run(ctx, input).await
+        agent.run(RunContext::new(live), input).await
     })
     .catch_unwind();
     let (status, error) = tokio::select! {
@@ -239,7 +221,7 @@ async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken,
             RunStatus::Failed,
             Some(format!(
                 "The run took longer than its budget of {} s and was stopped.",
-                config.run_timeout.as_secs()
+                runs.run_timeout.as_secs()
             )),
         ),
         outcome = work => match outcome {

@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::decision::validate;
 use super::outbox::{Next, Outbox};
-use super::run::{self, Resolution, Start, Waiting};
+use super::run::{self, Start, Waiting};
 use super::{new_id, Shared};
-use crate::agent::RunInput;
+use crate::contract::{Resolution, RunInput};
 use crate::store::{millis, Origin, StoreError, Write};
 use crate::time::rfc3339;
 

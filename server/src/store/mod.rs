@@ -58,14 +58,6 @@ pub struct Store {
 }
 
 impl Store {
-    /// `DATABASE_URL` if set, else an SQLite file in `data_dir`.
-    pub fn url_from_env(data_dir: &Path) -> String {
-        match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ => format!("sqlite://{}?mode=rwc", data_dir.join("hitl.db").display()),
-        }
-    }
-
     /// Connects, creates the SQLite file's directory if need be, and runs
     /// the migrations. `server_id` names this process to the others; a
     /// process restarted with the same id takes its runs back at once.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use server::config::Config;
+use server::settings::Runs;
 
 use crate::helpers::*;
 
@@ -32,7 +32,7 @@ async fn cancel_while_waiting_resolves_the_interrupt_as_a_rejection() {
 
 #[tokio::test]
 async fn cancel_while_streaming_stops_the_stream() {
-    let config = Config {
+    let config = Runs {
         stream_delay: Duration::from_millis(50),
         ..fast_config()
     };

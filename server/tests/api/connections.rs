@@ -157,7 +157,7 @@ const CHUNKS: usize = 8_000;
 impl server::agent::Agent for FloodAgent {
     fn run(
         &self,
-        ctx: server::runtime::RunContext,
+        ctx: server::agent::RunContext,
         _input: server::agent::RunInput,
     ) -> futures_util::future::BoxFuture<'static, Result<(), server::agent::AgentError>> {
         Box::pin(async move {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use serde_json::{json, Value};
-use server::config::Config;
+use server::settings::Runs;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
@@ -19,7 +19,7 @@ async fn expect_error(client: &mut Client, code: &str) -> Value {
 
 #[tokio::test]
 async fn each_bad_frame_gets_its_code_and_the_interrupt_survives() {
-    let config = Config {
+    let config = Runs {
         max_frame_bytes: 1024,
         ..fast_config()
     };

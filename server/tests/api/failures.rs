@@ -9,8 +9,8 @@ use futures_util::FutureExt;
 use protocol::{ActionRequest, Args, Decision, DecisionType, ReviewConfig, ToolStatus};
 use serde_json::json;
 use server::agent::{Agent, AgentError, ResearchAgent, RunInput};
-use server::config::Config;
-use server::runtime::{InterruptRequest, Resolution};
+use server::agent::{InterruptRequest, Resolution};
+use server::settings::Runs;
 
 use crate::helpers::*;
 
@@ -20,7 +20,7 @@ struct ScriptedAgent;
 impl Agent for ScriptedAgent {
     fn run(
         &self,
-        ctx: server::runtime::RunContext,
+        ctx: server::agent::RunContext,
         input: RunInput,
     ) -> BoxFuture<'static, Result<(), AgentError>> {
         let RunInput::Message(message) = input.clone() else {
@@ -98,7 +98,7 @@ fn two_actions() -> InterruptRequest {
     }
 }
 
-async fn scripted(config: Config) -> TestServer {
+async fn scripted(config: Runs) -> TestServer {
     TestServer::with(config, Arc::new(ScriptedAgent)).await
 }
 
@@ -149,7 +149,7 @@ async fn a_panicking_or_failing_agent_fails_its_run_alone() {
 
 #[tokio::test]
 async fn a_run_over_its_budget_fails_but_waiting_for_a_person_does_not_count() {
-    let config = Config {
+    let config = Runs {
         run_timeout: Duration::from_millis(500),
         ..fast_config()
     };

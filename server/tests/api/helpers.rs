@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use server::agent::{Agent, ResearchAgent};
-use server::config::Config;
 use server::runtime::Runtime;
-use server::startup;
+use server::settings::{Database, Runs, Settings, Storage};
+use server::startup::Application;
 use server::store::Store;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -27,11 +27,23 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-pub fn fast_config() -> Config {
-    Config {
+pub fn fast_config() -> Runs {
+    Runs {
         stream_delay: Duration::ZERO,
-        ..Config::default()
+        ..Runs::default()
     }
+}
+
+/// The settings every test server starts from: an ephemeral port on
+/// loopback, threads in memory, no pause between streamed chunks.
+pub fn test_settings(runs: Runs) -> Settings {
+    let mut settings = Settings {
+        runs,
+        storage: Storage::Memory,
+        ..Settings::default()
+    };
+    settings.site.leptos.site_addr = "127.0.0.1:0".parse().unwrap();
+    settings
 }
 
 impl TestServer {
@@ -39,12 +51,12 @@ impl TestServer {
         Self::with(fast_config(), Arc::new(ResearchAgent)).await
     }
 
-    pub async fn with_config(config: Config) -> Self {
+    pub async fn with_config(config: Runs) -> Self {
         Self::with(config, Arc::new(ResearchAgent)).await
     }
 
-    pub async fn with(config: Config, agent: Arc<dyn Agent>) -> Self {
-        Self::on(Runtime::new(config, agent)).await
+    pub async fn with(config: Runs, agent: Arc<dyn Agent>) -> Self {
+        Self::build(test_settings(config), agent).await
     }
 
     /// A server whose threads are stored in an SQLite file in a temporary
@@ -52,26 +64,26 @@ impl TestServer {
     pub async fn stored(agent: Arc<dyn Agent>) -> (Self, Arc<Store>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("hitl.db").display());
-        let store = Store::open(&url, "test", Duration::from_secs(15))
-            .await
-            .unwrap();
-        let runtime = Runtime::durable(fast_config(), agent, store.clone())
-            .await
-            .unwrap();
-        (Self::on(runtime).await, store, dir)
+        let settings = Settings {
+            storage: Storage::Database(Database {
+                url,
+                server_id: Some("test".into()),
+                lease: Duration::from_secs(15),
+            }),
+            ..test_settings(fast_config())
+        };
+        let server = Self::build(settings, agent).await;
+        let store = server.runtime.store().unwrap().clone();
+        (server, store, dir)
     }
 
-    /// Serves `runtime` (one with storage, say).
-    pub async fn on(runtime: Arc<Runtime>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+    /// Builds and serves what `settings` describe, as the binary does.
+    pub async fn build(settings: Settings, agent: Arc<dyn Agent>) -> Self {
+        let app = Application::build_with(settings, agent).await.unwrap();
+        let addr = app.addr();
+        let runtime = app.runtime().clone();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(startup::serve(
-            listener,
-            runtime.clone(),
-            startup::default_leptos_options(),
-            shutdown.clone(),
-        ));
+        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         Self {
             addr,
             runtime,

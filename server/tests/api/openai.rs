@@ -500,7 +500,7 @@ async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
         .unwrap()
         .resume(
             checkpoint,
-            server::runtime::Resolution::Decided(vec![protocol::Decision::Approve]),
+            server::agent::Resolution::Decided(vec![protocol::Decision::Approve]),
         )
         .unwrap();
     let frames = client.recv_until("run_finished").await;

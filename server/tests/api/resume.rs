@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use protocol::Decision;
 use server::agent::ResearchAgent;
-use server::runtime::Resolution;
+use server::agent::Resolution;
 
 use crate::helpers::*;
 

@@ -3,12 +3,12 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
-use server::config::Config;
+use server::settings::Runs;
 
 use crate::helpers::*;
 
-fn short_timeout() -> Config {
-    Config {
+fn short_timeout() -> Runs {
+    Runs {
         decision_timeout: Duration::from_millis(700),
         ..fast_config()
     }
@@ -56,7 +56,7 @@ async fn an_unanswered_interrupt_expires_and_the_run_goes_on() {
 async fn a_decision_racing_the_expiry_wins_or_loses_but_never_both() {
     // Decisions sent around the expiry instant: each race has exactly one
     // resolution, and the losing side is told so.
-    let config = Config {
+    let config = Runs {
         decision_timeout: Duration::from_millis(300),
         ..fast_config()
     };

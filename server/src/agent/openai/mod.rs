@@ -18,9 +18,7 @@ use futures_util::FutureExt;
 use protocol::{ActionRequest, Args, ChatMessage, Decision, ReviewConfig, Role, ToolStatus};
 use serde::{Deserialize, Serialize};
 
-use super::{Agent, AgentError, RunInput};
-use crate::config::ConfigError;
-use crate::runtime::{InterruptRequest, Resolution, RunContext};
+use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
 pub use client::ModelError;
 pub use tools::ApprovalPolicy;
 use wire::{Message, ToolCall, ToolDefinition};
@@ -28,8 +26,6 @@ use wire::{Message, ToolCall, ToolDefinition};
 /// Model turns one run may take before it is stopped: a model that keeps
 /// calling tools never finishes otherwise.
 const MAX_TURNS: u32 = 10;
-
-const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 const DEFAULT_SYSTEM_PROMPT: &str = "You are a careful research assistant. When the user asks \
 for research, propose a plan by calling create_research_plan with a short topic and three to \
@@ -69,6 +65,9 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
+    /// OpenAI's own API, when `OPENAI_BASE_URL` names none.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
+
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into(),
@@ -77,37 +76,6 @@ impl OpenAiConfig {
             approval: ApprovalPolicy::default(),
             system_prompt: DEFAULT_SYSTEM_PROMPT.into(),
         }
-    }
-
-    /// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `HITL_MODEL` (required),
-    /// `HITL_TOOL_APPROVAL` and `HITL_SYSTEM_PROMPT`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let model = var("HITL_MODEL").ok_or_else(|| {
-            ConfigError::new(
-                "HITL_MODEL",
-                "",
-                "HITL_AGENT=openai needs a model name, e.g. HITL_MODEL=llama3.1",
-            )
-        })?;
-        let base_url = var("OPENAI_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        if !base_url.starts_with("http://") && !base_url.starts_with("https://") {
-            return Err(ConfigError::new(
-                "OPENAI_BASE_URL",
-                &base_url,
-                "must start with http:// or https://",
-            ));
-        }
-        let mut config = Self::new(base_url, model);
-        config.api_key = var("OPENAI_API_KEY").map(Secret::new);
-        if let Ok(spec) = std::env::var("HITL_TOOL_APPROVAL") {
-            config.approval = ApprovalPolicy::parse(&spec)
-                .map_err(|e| ConfigError::new("HITL_TOOL_APPROVAL", &spec, &e))?;
-        }
-        if let Some(prompt) = var("HITL_SYSTEM_PROMPT") {
-            config.system_prompt = prompt;
-        }
-        Ok(config)
     }
 }
 
