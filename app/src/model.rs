@@ -2,9 +2,8 @@
 //! tested natively; the page keeps one in a signal and applies each event.
 
 use protocol::{
-    ChatMessage, ErrorBody, ErrorCode, Interrupt, InterruptResolved, MessageDelta,
-    ResolvedInterrupt, Role, RunFinished, RunStarted, RunStatus, ServerMessage, ThreadSnapshot,
-    ThreadStatus, ToolResult,
+    ChatMessage, ErrorBody, ErrorCode, Interrupt, InterruptResolved, ResolvedInterrupt,
+    RunFinished, RunStatus, ServerMessage, ThreadState, ThreadStatus,
 };
 
 /// One item of the conversation, in order.
@@ -20,14 +19,14 @@ pub enum Entry {
     },
 }
 
+/// The thread as the server's events describe it (the reducer the server
+/// uses too), and what only this page knows: the decision it sent, the
+/// errors to show, and runs that ended badly since it connected.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conversation {
     /// False until the first snapshot arrives.
     pub loaded: bool,
-    pub status: Option<ThreadStatus>,
-    pub entries: Vec<Entry>,
-    pub run_id: Option<String>,
-    pub pending: Option<Interrupt>,
+    pub thread: ThreadState,
     /// A decision sent and not yet answered; it is sent again after a
     /// reconnect if the interrupt is still pending.
     pub in_flight: Option<InFlight>,
@@ -35,7 +34,12 @@ pub struct Conversation {
     pub decision_error: Option<ErrorBody>,
     /// The latest error for the message box.
     pub error: Option<ErrorBody>,
-    streaming: bool,
+    /// Runs that did not complete, since the last snapshot (which does not
+    /// list them).
+    endings: Vec<Ending>,
+    /// The order of the entries, rebuilt after each event: positions only,
+    /// so a page reads one entry without copying the others.
+    layout: Vec<Slot>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,162 +49,158 @@ pub struct InFlight {
     pub decisions: Vec<protocol::Decision>,
 }
 
+#[derive(Clone, Debug, PartialEq)]
+struct Ending {
+    /// How many messages and outcomes came before it.
+    messages: usize,
+    outcomes: usize,
+    status: RunStatus,
+    error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Message(usize),
+    Outcome(usize),
+    Ending(usize),
+}
+
 impl Conversation {
+    pub fn status(&self) -> Option<ThreadStatus> {
+        self.loaded.then(|| self.thread.status())
+    }
+
+    pub fn pending(&self) -> Option<&Interrupt> {
+        self.thread.pending_interrupt.as_ref()
+    }
+
     pub fn is_busy(&self) -> bool {
         matches!(
-            self.status,
+            self.status(),
             Some(ThreadStatus::Running | ThreadStatus::Interrupted)
         )
     }
 
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
+    }
+
+    pub fn entry(&self, index: usize) -> Option<Entry> {
+        let thread = &self.thread;
+        Some(match *self.layout.get(index)? {
+            Slot::Message(i) => Entry::Message(thread.messages[i].clone()),
+            Slot::Outcome(i) => Entry::Outcome(thread.resolved_interrupts[i].clone()),
+            Slot::Ending(i) => Entry::RunEnded {
+                status: self.endings[i].status,
+                error: self.endings[i].error.clone(),
+            },
+        })
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        (0..self.len()).filter_map(|i| self.entry(i))
+    }
+
     pub fn apply(&mut self, message: ServerMessage) {
-        match message {
-            ServerMessage::Snapshot(snapshot) => self.reset(snapshot),
-            ServerMessage::RunStarted(RunStarted {
-                run_id,
-                user_message,
-            }) => {
-                if let Some(content) = user_message {
-                    self.entries.push(Entry::Message(ChatMessage {
-                        role: Role::User,
-                        content,
-                    }));
-                }
-                self.status = Some(ThreadStatus::Running);
-                self.run_id = Some(run_id);
-                self.streaming = false;
-                self.error = None;
+        match &message {
+            ServerMessage::Snapshot(snapshot) => {
+                // A decision in flight when the connection dropped stays in
+                // flight only if its interrupt is still the pending one.
+                let pending = snapshot.pending_interrupt.as_ref();
+                let in_flight = self
+                    .in_flight
+                    .take()
+                    .filter(|f| pending.is_some_and(|p| p.interrupt_id == f.interrupt_id));
+                *self = Self {
+                    loaded: true,
+                    in_flight,
+                    ..Self::default()
+                };
             }
-            ServerMessage::MessageDelta(MessageDelta { content, .. }) => {
-                match self.entries.last_mut() {
-                    Some(Entry::Message(m)) if self.streaming && m.role == Role::Assistant => {
-                        m.content.push_str(&content)
-                    }
-                    _ => self.entries.push(Entry::Message(ChatMessage {
-                        role: Role::Assistant,
-                        content,
-                    })),
-                }
-                self.streaming = true;
-            }
-            ServerMessage::Interrupt(interrupt) => {
-                self.streaming = false;
-                self.status = Some(ThreadStatus::Interrupted);
-                self.decision_error = None;
-                self.pending = Some(interrupt);
-            }
-            ServerMessage::InterruptResolved(InterruptResolved {
-                interrupt_id,
-                decision_id,
-                decisions,
-                by,
-            }) => {
+            ServerMessage::RunStarted(_) => self.error = None,
+            ServerMessage::Interrupt(_) => self.decision_error = None,
+            ServerMessage::InterruptResolved(InterruptResolved { interrupt_id, .. }) => {
                 if self
                     .in_flight
                     .as_ref()
-                    .is_some_and(|f| f.interrupt_id == interrupt_id)
+                    .is_some_and(|f| f.interrupt_id == *interrupt_id)
                 {
                     self.in_flight = None;
                 }
-                let already = self.entries.iter().any(
-                    |e| matches!(e, Entry::Outcome(o) if o.interrupt.interrupt_id == interrupt_id),
-                );
-                let Some(interrupt) = self.pending.take_if(|p| p.interrupt_id == interrupt_id)
-                else {
-                    return;
-                };
-                if !already {
-                    let after_message = self.message_count();
-                    self.entries.push(Entry::Outcome(ResolvedInterrupt {
-                        interrupt,
-                        decision_id,
-                        decisions,
-                        by,
-                        after_message,
-                    }));
+                if self
+                    .pending()
+                    .is_some_and(|p| p.interrupt_id == *interrupt_id)
+                {
+                    self.decision_error = None;
                 }
-                self.decision_error = None;
-                self.status = Some(ThreadStatus::Running);
-            }
-            ServerMessage::ToolResult(ToolResult { output, .. }) => {
-                self.streaming = false;
-                self.entries.push(Entry::Message(ChatMessage {
-                    role: Role::Tool,
-                    content: output,
-                }));
             }
             ServerMessage::RunFinished(RunFinished { status, error, .. }) => {
-                self.streaming = false;
-                self.status = Some(ThreadStatus::Idle);
-                self.run_id = None;
-                self.pending = None;
                 self.in_flight = None;
-                if status != RunStatus::Completed {
-                    self.entries.push(Entry::RunEnded { status, error });
+                if *status != RunStatus::Completed {
+                    self.endings.push(Ending {
+                        messages: self.thread.messages.len(),
+                        outcomes: self.thread.resolved_interrupts.len(),
+                        status: *status,
+                        error: error.clone(),
+                    });
                 }
             }
-            ServerMessage::Error(body) => {
-                match body.code {
-                    // About the decision just sent: shown on the card,
-                    // which can be used again (a storage failure changed
-                    // nothing, so the same decision may be retried).
-                    ErrorCode::InvalidDecision
-                    | ErrorCode::StaleInterrupt
-                    | ErrorCode::NoPendingInterrupt
-                    | ErrorCode::StorageFailed => {
-                        self.in_flight = None;
-                        self.decision_error = Some(body);
-                    }
-                    _ => self.error = Some(body),
+            ServerMessage::Error(body) => match body.code {
+                // About the decision just sent: shown on the card, which
+                // can be used again (a storage failure changed nothing, so
+                // the same decision may be retried).
+                ErrorCode::InvalidDecision
+                | ErrorCode::StaleInterrupt
+                | ErrorCode::NoPendingInterrupt
+                | ErrorCode::StorageFailed => {
+                    self.in_flight = None;
+                    self.decision_error = Some(body.clone());
                 }
-            }
+                _ => self.error = Some(body.clone()),
+            },
+            ServerMessage::MessageDelta(_) | ServerMessage::ToolResult(_) => {}
+        }
+        if self.thread.apply(&message) {
+            self.lay_out();
         }
     }
 
-    fn message_count(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| matches!(e, Entry::Message(_)))
-            .count()
-    }
-
-    fn reset(&mut self, snapshot: ThreadSnapshot) {
-        let mut entries = Vec::new();
-        let mut outcomes = snapshot.resolved_interrupts.into_iter().peekable();
-        for (i, message) in snapshot.messages.into_iter().enumerate() {
-            while let Some(o) = outcomes.next_if(|o| o.after_message <= i) {
-                entries.push(Entry::Outcome(o));
+    /// Messages in order, each outcome after the messages that preceded
+    /// its interrupt, each ending after what came before it.
+    fn lay_out(&mut self) {
+        let (messages, outcomes) = (self.thread.messages.len(), &self.thread.resolved_interrupts);
+        let mut layout = Vec::with_capacity(messages + outcomes.len() + self.endings.len());
+        let (mut o, mut e) = (0, 0);
+        for i in 0..=messages {
+            loop {
+                let ends_here = |x: &Ending| x.messages <= i && x.outcomes <= o;
+                if self.endings.get(e).is_some_and(ends_here) {
+                    layout.push(Slot::Ending(e));
+                    e += 1;
+                } else if outcomes.get(o).is_some_and(|x| x.after_message <= i) {
+                    layout.push(Slot::Outcome(o));
+                    o += 1;
+                } else {
+                    break;
+                }
             }
-            entries.push(Entry::Message(message));
+            if i < messages {
+                layout.push(Slot::Message(i));
+            }
         }
-        entries.extend(outcomes.map(Entry::Outcome));
-        // A decision in flight when the connection dropped stays in flight
-        // only if its interrupt is still the pending one.
-        let in_flight = self.in_flight.take().filter(|f| {
-            snapshot
-                .pending_interrupt
-                .as_ref()
-                .is_some_and(|p| p.interrupt_id == f.interrupt_id)
-        });
-        *self = Self {
-            loaded: true,
-            status: Some(snapshot.status),
-            streaming: snapshot.status == ThreadStatus::Running
-                && matches!(entries.last(), Some(Entry::Message(m)) if m.role == Role::Assistant),
-            entries,
-            run_id: snapshot.run_id,
-            pending: snapshot.pending_interrupt,
-            in_flight,
-            decision_error: None,
-            error: None,
-        };
+        self.layout = layout;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{Decision, ResolvedBy};
+    use protocol::{Decision, MessageDelta, ResolvedBy, Role, RunStarted, ThreadSnapshot};
 
     fn interrupt(id: &str) -> Interrupt {
         Interrupt {
@@ -243,14 +243,14 @@ mod tests {
         c.apply(delta("lo"));
         assert!(c.is_busy());
         c.apply(ServerMessage::Interrupt(interrupt("i")));
-        assert_eq!(c.status, Some(ThreadStatus::Interrupted));
+        assert_eq!(c.status(), Some(ThreadStatus::Interrupted));
         c.apply(ServerMessage::InterruptResolved(InterruptResolved {
             interrupt_id: "i".into(),
             decision_id: None,
             decisions: vec![Decision::Approve],
             by: ResolvedBy::User,
         }));
-        assert!(c.pending.is_none());
+        assert!(c.pending().is_none());
         c.apply(delta("Done"));
         c.apply(ServerMessage::RunFinished(RunFinished {
             run_id: "r".into(),
@@ -258,8 +258,7 @@ mod tests {
             error: None,
         }));
         let kinds: Vec<_> = c
-            .entries
-            .iter()
+            .entries()
             .map(|e| match e {
                 Entry::Message(m) => format!("{:?}:{}", m.role, m.content),
                 Entry::Outcome(o) => format!("outcome:{}", o.interrupt.interrupt_id),
@@ -305,8 +304,8 @@ mod tests {
         }];
         s.pending_interrupt = Some(interrupt("i2"));
         c.apply(ServerMessage::Snapshot(s.clone()));
-        assert!(matches!(c.entries[2], Entry::Outcome(_)));
-        assert_eq!(c.entries.len(), 4);
+        assert!(matches!(c.entry(2), Some(Entry::Outcome(_))));
+        assert_eq!(c.len(), 4);
         assert!(c.in_flight.is_some());
 
         // Decided elsewhere while we were away: nothing left in flight.
@@ -331,11 +330,41 @@ mod tests {
             error: Some("boom".into()),
         }));
         assert_eq!(
-            c.entries.last(),
+            c.entries().last().as_ref(),
             Some(&Entry::RunEnded {
                 status: RunStatus::Failed,
                 error: Some("boom".into())
             })
         );
+    }
+
+    #[test]
+    fn an_ending_stays_where_the_run_stopped() {
+        let mut c = Conversation::default();
+        c.apply(ServerMessage::Snapshot(snapshot()));
+        let started = |m: &str| {
+            ServerMessage::RunStarted(RunStarted {
+                run_id: "r".into(),
+                user_message: Some(m.into()),
+            })
+        };
+        c.apply(started("first"));
+        c.apply(delta("par"));
+        c.apply(ServerMessage::RunFinished(RunFinished {
+            run_id: "r".into(),
+            status: RunStatus::Cancelled,
+            error: None,
+        }));
+        c.apply(started("second"));
+        c.apply(delta("whole"));
+        let kinds: Vec<_> = c
+            .entries()
+            .map(|e| match e {
+                Entry::Message(m) => m.content,
+                Entry::RunEnded { status, .. } => format!("{status:?}"),
+                Entry::Outcome(_) => "outcome".into(),
+            })
+            .collect();
+        assert_eq!(kinds, ["first", "par", "Cancelled", "second", "whole"]);
     }
 }

@@ -38,7 +38,7 @@ fn ThreadView(thread_id: String) -> impl IntoView {
         let Some(interrupt_id) = conversation.with_untracked(|c| {
             c.in_flight
                 .is_none()
-                .then(|| c.pending.as_ref().map(|p| p.interrupt_id.clone()))
+                .then(|| c.pending().map(|p| p.interrupt_id.clone()))
                 .flatten()
         }) else {
             return;
@@ -55,9 +55,8 @@ fn ThreadView(thread_id: String) -> impl IntoView {
         send.run(decision_frame(&flight));
     });
 
-    let pending_id = Memo::new(move |_| {
-        conversation.with(|c| c.pending.as_ref().map(|p| p.interrupt_id.clone()))
-    });
+    let pending_id =
+        Memo::new(move |_| conversation.with(|c| c.pending().map(|p| p.interrupt_id.clone())));
     let approval_ref = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
         if pending_id.get().is_some() {
@@ -73,7 +72,7 @@ fn ThreadView(thread_id: String) -> impl IntoView {
     });
     let approval = move || {
         pending_id.get()?;
-        let interrupt = conversation.with_untracked(|c| c.pending.clone())?;
+        let interrupt = conversation.with_untracked(|c| c.pending().cloned())?;
         Some(view! {
             <ApprovalPanel
                 interrupt
@@ -86,7 +85,7 @@ fn ThreadView(thread_id: String) -> impl IntoView {
         })
     };
 
-    let count = Memo::new(move |_| conversation.with(|c| c.entries.len()));
+    let count = Memo::new(move |_| conversation.with(|c| c.len()));
     view! {
         <div class="thread">
             <header class="thread-header">
@@ -196,7 +195,7 @@ fn new_decision_id() -> String {
 }
 
 fn announcement(c: &Conversation) -> &'static str {
-    match (c.loaded, c.status, &c.pending) {
+    match (c.loaded, c.status(), c.pending()) {
         (false, _, _) => "",
         (_, _, Some(_)) => "The agent is waiting for your approval.",
         (_, Some(ThreadStatus::Running), _) => "The agent is responding.",
@@ -227,7 +226,7 @@ fn ConnectionBadge(status: RwSignal<LinkStatus>) -> impl IntoView {
 
 #[component]
 fn EntryView(conversation: RwSignal<Conversation>, index: usize) -> impl IntoView {
-    let entry = Memo::new(move |_| conversation.with(|c| c.entries.get(index).cloned()));
+    let entry = Memo::new(move |_| conversation.with(|c| c.entry(index)));
     move || {
         entry.get().map(|entry| match entry {
             Entry::Message(m) => {
@@ -279,7 +278,7 @@ fn Composer(
     let why = move || {
         if offline() {
             Some("Reconnecting: you can send once the connection is back.")
-        } else if conversation.with(|c| c.pending.is_some()) {
+        } else if conversation.with(|c| c.pending().is_some()) {
             Some("The agent is waiting for your decision above.")
         } else if busy() {
             Some("The agent is responding. Wait for it to finish, or stop it.")

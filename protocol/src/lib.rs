@@ -14,6 +14,8 @@
 //!   [`ActionRequest`], [`ReviewConfig`]), shaped like LangChain's middleware.
 //! - [`error`]: the error codes of rule 5 and the error body.
 //! - [`audit`]: the decision log ([`DecisionRecord`]) of stored threads.
+//! - [`state`]: [`ThreadState`], a thread as its events describe it, and
+//!   the one reducer of events that the server and the browser share.
 //! - [`plan`]: the `create_research_plan` arguments as a parsed
 //!   [`ResearchPlan`], one validation for server and browser alike.
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod interrupt;
 pub mod plan;
 pub mod server;
+pub mod state;
 
 pub use audit::DecisionRecord;
 pub use client::{ClientMessage, Decision, EditedAction};
@@ -36,3 +39,4 @@ pub use server::{
     RunStatus, ServerMessage, ThreadCreated, ThreadSnapshot, ThreadStatus, ThreadSummary,
     ToolResult, ToolStatus,
 };
+pub use state::ThreadState;

@@ -1,8 +1,13 @@
 //! A thread whose run lives on another server: this copy follows the
-//! events that server sends through the database and forwards them to this
-//! server's connections.
+//! events that server sends through the database, applies them with the
+//! same reducer, and forwards them to this server's connections.
 
-use super::*;
+use protocol::{Decision, ResolvedBy, RunStarted, ServerMessage};
+use tokio_util::sync::CancellationToken;
+
+use super::state::{RunHandle, Waiter};
+use super::writes::Resolved;
+use super::{deliver, Frame, Thread};
 
 impl Thread {
     /// Applies another server's event for this thread and forwards it.
@@ -17,80 +22,38 @@ impl Thread {
         if state.run.as_ref().is_some_and(|r| !r.remote) {
             return; // Our own run's events start here, not there.
         }
-        match message {
+        match &message {
             ServerMessage::RunStarted(RunStarted {
                 run_id,
                 user_message,
             }) => {
                 if let Some(content) = user_message {
-                    add_user_message(&mut state, content);
+                    state.title_from(content);
                 }
-                state.run = Some(ActiveRun {
-                    id: run_id.into(),
+                state.start_run(RunHandle {
+                    id: run_id.as_str().into(),
                     cancel: CancellationToken::new(),
-                    pending: None,
+                    waiter: None,
                     remote: true,
                 });
-                state.streaming_text = false;
             }
-            ServerMessage::MessageDelta(MessageDelta { content, .. }) => {
-                append_text(&mut state, &content)
-            }
-            ServerMessage::Interrupt(interrupt) => {
-                state.streaming_text = false;
+            ServerMessage::Interrupt(_) => {
                 let Some(run) = state.run.as_mut() else {
                     return;
                 };
-                run.pending = Some(Pending {
-                    interrupt,
-                    reply: oneshot::channel().0,
+                run.waiter = Some(Waiter {
+                    reply: None,
                     claimed: false,
                 });
             }
-            ServerMessage::InterruptResolved(InterruptResolved {
-                interrupt_id,
-                decision_id,
-                decisions,
-                by,
-            }) => {
-                // Decided here: connections here have heard of it already.
-                if state
-                    .resolved
-                    .iter()
-                    .any(|r| r.record.interrupt.interrupt_id == interrupt_id)
-                {
-                    return;
-                }
-                let Some(pending) = take_pending(&mut state) else {
-                    return;
-                };
-                let record = ResolvedInterrupt {
-                    after_message: state.messages.len(),
-                    interrupt: pending.interrupt,
-                    decision_id,
-                    decisions,
-                    by,
-                };
-                state.resolved.push(Resolved {
-                    record,
-                    frame: frame.clone(),
-                });
-            }
-            ServerMessage::ToolResult(ToolResult { output, .. }) => {
-                state.streaming_text = false;
-                state.messages.push(ChatMessage {
-                    role: Role::Tool,
-                    content: output,
-                });
-            }
-            ServerMessage::RunFinished(_) => {
-                state.run = None;
-                state.streaming_text = false;
-            }
+            // Events only: a snapshot is never notified, nor an error.
             ServerMessage::Snapshot(_) | ServerMessage::Error(_) => return,
+            _ => {}
         }
-        state.updated_at = SystemTime::now();
-        deliver(&state, frame);
+        // A resolution decided here was applied (and heard) already.
+        if state.apply(&message) {
+            deliver(&state, frame);
+        }
     }
 
     /// Another server saved a resolution of the interrupt this server's run
@@ -106,23 +69,23 @@ impl Thread {
         let waiting = state
             .run
             .as_ref()
-            .filter(|r| !r.remote)
-            .and_then(|r| r.pending.as_ref())
-            .is_some_and(|p| p.interrupt.interrupt_id == interrupt_id);
+            .is_some_and(|r| !r.remote && r.waiter.is_some())
+            && state
+                .view
+                .pending_interrupt
+                .as_ref()
+                .is_some_and(|p| p.interrupt_id == interrupt_id);
         if !waiting {
             return;
         }
-        let run_id = state
-            .run
-            .as_ref()
-            .map(|r| r.id.to_string())
-            .unwrap_or_default();
-        self.persist(|| Write::RunResumed {
-            thread_id: self.id.to_string(),
-            run_id,
-            at: millis(SystemTime::now()),
-        });
+        let run_id = state.run.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+        self.persist(|| self.run_resumed_write(&run_id));
         tracing::info!(%interrupt_id, "decision from another server received");
-        self.resolve(&mut state, decision_id, decisions, by);
+        let resolution = Resolved {
+            decision_id,
+            decisions,
+            by,
+        };
+        self.resolve(&mut state, resolution);
     }
 }

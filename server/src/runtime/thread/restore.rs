@@ -2,7 +2,17 @@
 //! server's notice was too large to carry, or when this server takes over
 //! a run whose owner died.
 
-use super::*;
+use std::sync::Arc;
+
+use protocol::{ResolvedBy, ThreadState};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::state::{RunHandle, Waiter};
+use super::{deliver, Thread};
+use crate::contract::{Resolution, RunInput};
+use crate::runtime::run::{self, Start, Waiting};
+use crate::runtime::Shared;
 use crate::store::StoredThread;
 
 /// A restored run to start once its thread is the one in the registry.
@@ -38,92 +48,80 @@ impl Thread {
     #[must_use]
     pub(crate) fn reload(self: &Arc<Self>, stored: StoredThread, resync: bool) -> Option<Restart> {
         let me = self.server_id();
-        let mut start = None;
-        {
-            let mut state = self.lock();
-            if state.run.as_ref().is_some_and(|r| !r.remote) {
-                return None; // Ours and live: memory is ahead of storage.
-            }
-            state.title = stored.title;
-            state.messages = stored.messages;
-            state.updated_at = stored.updated_at;
-            state.streaming_text = false;
-            state.text_saved_at = None;
-            state.resolved = stored
-                .resolved
-                .into_iter()
-                .map(|record| Resolved {
-                    frame: resolved_frame(&record),
-                    record,
-                })
-                .collect();
-            state.run = stored.run.map(|run| {
-                let id: Arc<str> = run.id.into();
-                let cancel = CancellationToken::new();
-                let (reply, receiver) = oneshot::channel();
-                let owned = run.owner == me && run.status == "interrupted";
-                let pending = match stored.pending {
-                    Some(p) if owned => match p.resolved {
-                        Some((decisions, by)) => {
-                            let resolution = match by {
-                                ResolvedBy::Timeout => Resolution::Expired,
-                                ResolvedBy::User => Resolution::Decided(decisions),
-                            };
-                            self.persist(|| Write::RunResumed {
-                                thread_id: self.id.to_string(),
-                                run_id: id.to_string(),
-                                at: millis(SystemTime::now()),
-                            });
-                            start = Some((
-                                id.clone(),
-                                cancel.clone(),
-                                Start::Input(RunInput::Resume {
-                                    checkpoint: p.checkpoint,
-                                    resolution,
-                                }),
-                            ));
-                            None
-                        }
-                        None => {
-                            start = Some((
-                                id.clone(),
-                                cancel.clone(),
-                                Start::Waiting(Box::new(Waiting {
-                                    interrupt: p.interrupt.clone(),
-                                    checkpoint: p.checkpoint,
-                                    reply: receiver,
-                                })),
-                            ));
-                            Some(Pending {
-                                interrupt: p.interrupt,
-                                reply,
-                                claimed: false,
-                            })
-                        }
-                    },
-                    Some(p) if p.resolved.is_none() => Some(Pending {
-                        interrupt: p.interrupt,
-                        reply,
-                        claimed: false,
-                    }),
-                    _ => None,
-                };
-                ActiveRun {
-                    id,
-                    cancel,
-                    pending,
-                    remote: !owned,
-                }
-            });
-            if resync {
-                let snapshot = ServerMessage::Snapshot(self.snapshot_of(&state));
-                deliver(&state, Frame::from(snapshot.to_json()));
-            }
+        let mut state = self.lock();
+        if state.run.as_ref().is_some_and(|r| !r.remote) {
+            return None; // Ours and live: memory is ahead of storage.
         }
-        start.map(|(run_id, cancel, start)| Restart {
-            run_id,
-            cancel,
-            start,
-        })
+        state.title = stored.title;
+        state.updated_at = stored.updated_at;
+        state.text_open = false;
+        state.text_saved_at = None;
+        state.view = ThreadState {
+            messages: stored.messages,
+            resolved_interrupts: stored.resolved,
+            ..ThreadState::default()
+        };
+        state.run = None;
+        let mut restart = None;
+        if let Some(run) = stored.run {
+            let mut start = None;
+            let id: Arc<str> = run.id.as_str().into();
+            let cancel = CancellationToken::new();
+            let owned = run.owner == me && run.status == "interrupted";
+            let mut waiter = None;
+            match stored.pending {
+                Some(p) if owned => match p.resolved {
+                    Some((decisions, by)) => {
+                        let resolution = match by {
+                            ResolvedBy::Timeout => Resolution::Expired,
+                            ResolvedBy::User => Resolution::Decided(decisions),
+                        };
+                        self.persist(|| self.run_resumed_write(&id));
+                        let input = RunInput::Resume {
+                            checkpoint: p.checkpoint,
+                            resolution,
+                        };
+                        start = Some(Start::Input(input));
+                    }
+                    None => {
+                        let (reply, receiver) = oneshot::channel();
+                        waiter = Some(Waiter {
+                            reply: Some(reply),
+                            claimed: false,
+                        });
+                        state.view.pending_interrupt = Some(p.interrupt.clone());
+                        start = Some(Start::Waiting(Box::new(Waiting {
+                            interrupt: p.interrupt,
+                            checkpoint: p.checkpoint,
+                            reply: receiver,
+                        })));
+                    }
+                },
+                Some(p) if p.resolved.is_none() => {
+                    waiter = Some(Waiter {
+                        reply: None,
+                        claimed: false,
+                    });
+                    state.view.pending_interrupt = Some(p.interrupt);
+                }
+                _ => {}
+            }
+            state.view.run_id = Some(run.id);
+            state.run = Some(RunHandle {
+                id: id.clone(),
+                cancel: cancel.clone(),
+                waiter,
+                remote: !owned,
+            });
+            restart = start.map(|start| Restart {
+                run_id: id,
+                cancel,
+                start,
+            });
+        }
+        if resync {
+            deliver(&state, self.snapshot_frame(&state));
+        }
+        restart
     }
 }
