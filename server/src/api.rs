@@ -10,6 +10,7 @@ use protocol::{
     DecisionRecord, ErrorBody, ErrorCode, ThreadCreated, ThreadSnapshot, ThreadSummary,
 };
 
+use crate::runtime::RuntimeError;
 use crate::socket;
 use crate::startup::AppState;
 use crate::store::StoreError;
@@ -36,13 +37,19 @@ impl ApiError {
     }
 }
 
+impl From<RuntimeError> for ApiError {
+    fn from(error: RuntimeError) -> Self {
+        let status = match error.code() {
+            ErrorCode::StorageFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self(status, error.body())
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        tracing::error!(%error, "storage");
-        Self(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorBody::new(ErrorCode::StorageFailed, error.to_string()),
-        )
+        RuntimeError::Storage(error).into()
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
-use crate::runtime::{DecisionOutcome, Frame, Outbox, Subscription, Thread};
+use crate::runtime::{DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
 use crate::store::Origin;
 
 /// Frames written before one flush when events queue up.
@@ -99,7 +99,7 @@ async fn read(
                 // Waits for storage, never for the agent; the save goes on
                 // even if this connection does not.
                 Reply::Saving(saving) => match saving.await {
-                    Ok(Err(e)) => Frame::from(ServerMessage::from(e).to_json()),
+                    Ok(Err(e)) => Frame::from(ServerMessage::from(e.body()).to_json()),
                     _ => continue,
                 },
             };
@@ -112,7 +112,7 @@ enum Reply {
     Message(ServerMessage),
     Frame(Frame),
     /// A decision being saved: an error frame if saving fails.
-    Saving(oneshot::Receiver<Result<(), ErrorBody>>),
+    Saving(oneshot::Receiver<Result<(), RuntimeError>>),
 }
 
 impl From<ErrorBody> for Reply {
@@ -155,8 +155,9 @@ fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
     match result {
         Ok(()) => None,
         Err(e) => {
-            info!(code = %e.code, error = %e.error, "request refused");
-            Some(e.into())
+            let body = e.body();
+            info!(code = %body.code, error = %body.error, "request refused");
+            Some(body.into())
         }
     }
 }

@@ -111,7 +111,7 @@ async fn take_over(
     run_id: &str,
     thread_id: &str,
     status: &str,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), super::RuntimeError> {
     tracing::info!(%thread_id, %run_id, status, "taking over a run whose server stopped");
     if status == "interrupted" {
         match runtime.thread(thread_id) {

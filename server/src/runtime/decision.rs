@@ -1,6 +1,8 @@
 //! Whether a list of decisions fits the interrupt it answers.
 
-use protocol::{Decision, ErrorBody, ErrorCode, Interrupt};
+use protocol::{Decision, Interrupt};
+
+use super::RuntimeError;
 
 use crate::contract::Agent;
 
@@ -8,8 +10,8 @@ pub(crate) fn validate(
     interrupt: &Interrupt,
     decisions: &[Decision],
     agent: &dyn Agent,
-) -> Result<(), ErrorBody> {
-    let invalid = |error: String| ErrorBody::new(ErrorCode::InvalidDecision, error);
+) -> Result<(), RuntimeError> {
+    let invalid = RuntimeError::InvalidDecision;
     let expected = interrupt.action_requests.len();
     if decisions.len() != expected {
         return Err(invalid(format!(

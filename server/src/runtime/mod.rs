@@ -10,6 +10,7 @@
 mod budget;
 mod cluster;
 mod decision;
+mod error;
 mod outbox;
 mod run;
 mod thread;
@@ -24,6 +25,7 @@ use crate::contract::Agent;
 use crate::settings::Runs;
 use crate::store::{millis, Store, StoreError, Write};
 
+pub use error::RuntimeError;
 pub use outbox::Outbox;
 pub use thread::{DecisionOutcome, Frame, Subscription, Thread};
 
@@ -104,7 +106,7 @@ impl Runtime {
 
     /// A new, empty thread; stored before it is announced, so any server
     /// can open it at once.
-    pub async fn create_thread(&self) -> Result<Arc<Thread>, StoreError> {
+    pub async fn create_thread(&self) -> Result<Arc<Thread>, RuntimeError> {
         let thread = Thread::new(new_id(), self.shared.clone());
         if let Some(store) = &self.shared.store {
             store
@@ -132,7 +134,7 @@ impl Runtime {
     }
 
     /// A thread in memory, or else loaded from storage.
-    pub async fn find(&self, id: &str) -> Result<Option<Arc<Thread>>, StoreError> {
+    pub async fn find(&self, id: &str) -> Result<Option<Arc<Thread>>, RuntimeError> {
         if let Some(thread) = self.thread(id) {
             return Ok(Some(thread));
         }
@@ -157,11 +159,11 @@ impl Runtime {
     }
 
     /// Threads, most recently updated first.
-    pub async fn list(&self) -> Result<Vec<ThreadSummary>, StoreError> {
+    pub async fn list(&self) -> Result<Vec<ThreadSummary>, RuntimeError> {
         if let Some(store) = &self.shared.store {
             // Read our own writes: a thread created a moment ago is listed.
             store.flush().await?;
-            return store.list_threads(LIST_LIMIT).await;
+            return Ok(store.list_threads(LIST_LIMIT).await?);
         }
         let threads: Vec<_> = self
             .threads

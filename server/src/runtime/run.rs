@@ -95,7 +95,9 @@ impl LiveRun {
             .ok_or(AgentError::Stopped)?;
         if let Some(saved) = saved {
             saved.instrument(span.clone()).await.map_err(|e| {
-                AgentError::Failed(format!("The approval request could not be saved: {e}"))
+                // The details stay in the log; the run's error is shown to people.
+                span.in_scope(|| tracing::error!(error = %e, "interrupt not saved"));
+                AgentError::Failed("The approval request could not be saved.".into())
             })?;
         }
         let reply = self

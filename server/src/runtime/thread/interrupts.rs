@@ -9,8 +9,7 @@
 use std::sync::{Arc, MutexGuard};
 
 use protocol::{
-    Decision, ErrorBody, ErrorCode, Interrupt, InterruptResolved, ResolvedBy, ResolvedInterrupt,
-    ServerMessage,
+    Decision, Interrupt, InterruptResolved, ResolvedBy, ResolvedInterrupt, ServerMessage,
 };
 use tokio::sync::oneshot;
 
@@ -19,6 +18,7 @@ use super::writes::Resolved;
 use super::{Frame, Thread};
 use crate::contract::Resolution;
 use crate::runtime::decision::validate;
+use crate::runtime::RuntimeError;
 use crate::store::{Origin, Store, StoreError};
 
 /// What became of a valid decision frame.
@@ -31,7 +31,7 @@ pub enum DecisionOutcome {
     Repeated(Frame),
     /// Being saved; applied (and `interrupt_resolved` sent) once it is. An
     /// error means it was not applied and the interrupt still waits.
-    Saving(oneshot::Receiver<Result<(), ErrorBody>>),
+    Saving(oneshot::Receiver<Result<(), RuntimeError>>),
 }
 
 const EXPIRED: &str = "The request expired unanswered.";
@@ -81,7 +81,7 @@ impl Thread {
         decision_id: Option<String>,
         decisions: Vec<Decision>,
         origin: Origin,
-    ) -> Result<DecisionOutcome, ErrorBody> {
+    ) -> Result<DecisionOutcome, RuntimeError> {
         let state = self.lock();
         if let Some(repeat) = decision_id
             .as_deref()
@@ -94,14 +94,8 @@ impl Thread {
             .filter(|p| interrupt_id.as_ref().is_none_or(|id| p.interrupt_id == *id));
         let Some(pending) = pending else {
             return Err(match interrupt_id {
-                Some(id) => ErrorBody::new(
-                    ErrorCode::StaleInterrupt,
-                    format!("interrupt {id} is already resolved or unknown"),
-                ),
-                None => ErrorBody::new(
-                    ErrorCode::NoPendingInterrupt,
-                    "no interrupt is waiting for a decision",
-                ),
+                Some(id) => RuntimeError::StaleInterrupt(id),
+                None => RuntimeError::NoPendingInterrupt,
             });
         };
         validate(pending, &decisions, self.shared.agent.as_ref())?;
@@ -122,27 +116,19 @@ impl Thread {
         let remote = state.run.as_ref().is_some_and(|r| r.remote);
         let interrupt_id = pending.interrupt_id.clone();
         let write = self.resolved_write(pending, &resolution, Some(origin), !remote);
-        let saving = self.save_claimed(state, store, write, move |thread, state, saved, claimed| {
-            match saved {
-                Ok(true) if claimed => {
-                    thread.resolve(state, resolution);
-                    Ok(())
+        let saving =
+            self.save_claimed(state, store, write, move |thread, state, saved, claimed| {
+                match saved {
+                    Ok(true) if claimed => {
+                        thread.resolve(state, resolution);
+                        Ok(())
+                    }
+                    // Cancelled meanwhile: nothing left to apply.
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(RuntimeError::DecidedElsewhere(interrupt_id)),
+                    Err(e) => Err(RuntimeError::DecisionNotSaved(e)),
                 }
-                // Cancelled meanwhile: nothing left to apply.
-                Ok(true) => Ok(()),
-                Ok(false) => Err(ErrorBody::new(
-                    ErrorCode::StaleInterrupt,
-                    format!("interrupt {interrupt_id} was resolved by another decision first"),
-                )),
-                Err(e) => {
-                    tracing::error!(error = %e, "decision not saved");
-                    Err(ErrorBody::new(
-                        ErrorCode::StorageFailed,
-                        format!("the decision could not be saved, so it was not applied; try again ({e})"),
-                    ))
-                }
-            }
-        });
+            });
         Ok(DecisionOutcome::Saving(saving))
     }
 

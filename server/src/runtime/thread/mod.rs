@@ -29,13 +29,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use protocol::{
-    ChatMessage, ErrorBody, ErrorCode, MessageDelta, ResolvedBy, Role, RunFinished, RunStarted,
-    RunStatus, ServerMessage, ThreadSummary, ToolResult, ToolStatus,
+    ChatMessage, MessageDelta, ResolvedBy, Role, RunFinished, RunStarted, RunStatus, ServerMessage,
+    ThreadSummary, ToolResult, ToolStatus,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::run::{self, Start};
-use super::{new_id, Shared};
+use super::{new_id, RuntimeError, Shared};
 use crate::contract::{Resolution, RunInput};
 use crate::store::Write;
 use crate::time::rfc3339;
@@ -123,12 +123,9 @@ impl Thread {
     }
 
     /// Records the user's message and starts a run on it (rule 3: one at a time).
-    pub fn send_message(self: &Arc<Self>, content: String) -> Result<(), ErrorBody> {
+    pub fn send_message(self: &Arc<Self>, content: String) -> Result<(), RuntimeError> {
         if content.trim().is_empty() {
-            return Err(ErrorBody::new(
-                ErrorCode::InvalidMessage,
-                "`content` must not be empty",
-            ));
+            return Err(RuntimeError::EmptyMessage);
         }
         let (run_id, cancel) = {
             let mut state = self.lock();
@@ -155,7 +152,7 @@ impl Thread {
         self: &Arc<Self>,
         checkpoint: serde_json::Value,
         resolution: Resolution,
-    ) -> Result<(), ErrorBody> {
+    ) -> Result<(), RuntimeError> {
         let (run_id, cancel) = {
             let mut state = self.lock();
             state.refuse_if_running()?;
@@ -236,13 +233,10 @@ impl Thread {
 
     /// Stops the active run (rule 6). A pending interrupt resolves as a
     /// rejection by the user.
-    pub fn cancel(&self) -> Result<(), ErrorBody> {
+    pub fn cancel(&self) -> Result<(), RuntimeError> {
         let mut state = self.lock();
         let Some(run) = state.run.as_ref() else {
-            return Err(ErrorBody::new(
-                ErrorCode::NoActiveRun,
-                "nothing is running on this thread",
-            ));
+            return Err(RuntimeError::NoActiveRun);
         };
         if run.remote {
             // Its owner cancels it, told through the database.

@@ -9,12 +9,13 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use protocol::{ErrorBody, ErrorCode, ServerMessage, ThreadState, ThreadStatus};
+use protocol::{ServerMessage, ThreadState, ThreadStatus};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::contract::Resolution;
 use crate::runtime::Outbox;
+use crate::runtime::RuntimeError;
 
 const TITLE_CHARS: usize = 60;
 
@@ -105,12 +106,9 @@ impl State {
     }
 
     /// Rule 3: one run at a time per thread.
-    pub fn refuse_if_running(&self) -> Result<(), ErrorBody> {
+    pub fn refuse_if_running(&self) -> Result<(), RuntimeError> {
         match self.run {
-            Some(_) => Err(ErrorBody::new(
-                ErrorCode::AlreadyStreaming,
-                "Already streaming a response",
-            )),
+            Some(_) => Err(RuntimeError::AlreadyStreaming),
             None => Ok(()),
         }
     }
@@ -174,10 +172,10 @@ mod tests {
         let mut state = State::new(SystemTime::UNIX_EPOCH);
         assert!(state.refuse_if_running().is_ok());
         started(&mut state, false);
-        assert_eq!(
-            state.refuse_if_running().unwrap_err().code,
-            ErrorCode::AlreadyStreaming
-        );
+        assert!(matches!(
+            state.refuse_if_running(),
+            Err(RuntimeError::AlreadyStreaming)
+        ));
         assert!(state.updated_at > SystemTime::UNIX_EPOCH);
         interrupted(&mut state);
         assert_eq!(state.status(), ThreadStatus::Interrupted);
