@@ -7,7 +7,7 @@ use protocol::{RunFinished, RunStatus, ServerMessage};
 use tokio::sync::mpsc;
 
 use super::Runtime;
-use crate::store::{Notice, Store, Write, LOST_RUN};
+use crate::store::{Notice, RunState, Store, Write, LOST_RUN};
 
 /// Applies other servers' notices to the threads this server has loaded.
 pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::UnboundedReceiver<Notice>) {
@@ -92,8 +92,7 @@ pub(super) async fn keep_leases(runtime: Weak<Runtime>) {
         match store.take_over().await {
             Ok(runs) => {
                 for (run_id, thread_id, status) in runs {
-                    if let Err(e) = take_over(&runtime, &store, &run_id, &thread_id, &status).await
-                    {
+                    if let Err(e) = take_over(&runtime, &store, &run_id, &thread_id, status).await {
                         tracing::warn!(%thread_id, %run_id, error = %e, "takeover failed");
                     }
                 }
@@ -110,10 +109,10 @@ async fn take_over(
     store: &Store,
     run_id: &str,
     thread_id: &str,
-    status: &str,
+    status: RunState,
 ) -> Result<(), super::RuntimeError> {
-    tracing::info!(%thread_id, %run_id, status, "taking over a run whose server stopped");
-    if status == "interrupted" {
+    tracing::info!(%thread_id, %run_id, ?status, "taking over a run whose server stopped");
+    if status == RunState::Interrupted {
         match runtime.thread(thread_id) {
             Some(thread) => reload(store, &thread).await?,
             None => {

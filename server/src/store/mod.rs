@@ -10,6 +10,7 @@
 
 mod notify;
 mod read;
+mod rows;
 mod write;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use notify::Notice;
 pub use read::{Recovery, StoredPending, StoredRun, StoredThread, LOST_RUN};
+pub use rows::RunState;
 pub use write::{Origin, Write};
 
 #[derive(Debug, thiserror::Error)]

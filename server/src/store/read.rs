@@ -4,10 +4,12 @@
 use std::time::SystemTime;
 
 use protocol::{
-    ChatMessage, Decision, DecisionRecord, Interrupt, ResolvedBy, ResolvedInterrupt, Role,
-    ThreadStatus, ThreadSummary,
+    ChatMessage, Decision, DecisionRecord, Interrupt, ResolvedBy, ResolvedInterrupt, ThreadSummary,
 };
 
+use super::rows::{
+    self, ClaimedRow, DecisionRow, InterruptRow, MessageRow, RunRow, RunState, SummaryRow,
+};
 use super::{from_millis, millis, Store, StoreError};
 use crate::time::rfc3339;
 
@@ -26,8 +28,8 @@ pub struct StoredThread {
 
 pub struct StoredRun {
     pub id: String,
-    /// `running` or `interrupted`.
-    pub status: String,
+    /// Running or interrupted.
+    pub status: RunState,
     pub owner: String,
 }
 
@@ -52,35 +54,26 @@ pub struct Recovery {
 /// The reason a run that died with its server is given.
 pub const LOST_RUN: &str = "The server stopped while this run was working, so it could not finish. Send your message again.";
 
-type InterruptRow = (
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
-
 impl Store {
     /// Threads, most recently updated first.
     pub async fn list_threads(&self, limit: i64) -> Result<Vec<ThreadSummary>, StoreError> {
-        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT id, title, status, updated_at FROM threads \
              ORDER BY updated_at DESC, id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(thread_id, title, status, updated_at)| ThreadSummary {
-                thread_id,
-                title,
-                status: thread_status(&status),
-                updated_at: rfc3339(from_millis(updated_at)),
+        rows.into_iter()
+            .map(|row| {
+                Ok(ThreadSummary {
+                    thread_id: row.id,
+                    title: row.title,
+                    status: rows::thread_status(&row.status)?,
+                    updated_at: rfc3339(from_millis(row.updated_at)),
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn load_thread(&self, id: &str) -> Result<Option<StoredThread>, StoreError> {
@@ -92,25 +85,23 @@ impl Store {
         else {
             return Ok(None);
         };
-        let messages: Vec<(String, String)> =
+        let messages: Vec<MessageRow> =
             sqlx::query_as("SELECT role, content FROM messages WHERE thread_id = $1 ORDER BY seq")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
         let messages = messages
             .into_iter()
-            .map(|(role, content)| ChatMessage {
-                role: match role.as_str() {
-                    "user" => Role::User,
-                    "tool" => Role::Tool,
-                    _ => Role::Assistant,
-                },
-                content,
+            .map(|row| {
+                Ok(ChatMessage {
+                    role: rows::role(&row.role)?,
+                    content: row.content,
+                })
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let rows: Vec<InterruptRow> = sqlx::query_as(
             "SELECT i.body, i.checkpoint, i.after_message, i.resolved_by, i.decision_id, \
-             i.decisions, r.status FROM interrupts i JOIN runs r ON r.id = i.run_id \
+             i.decisions, r.status AS run_status FROM interrupts i JOIN runs r ON r.id = i.run_id \
              WHERE i.thread_id = $1 ORDER BY i.created_at, i.id",
         )
         .bind(id)
@@ -118,38 +109,48 @@ impl Store {
         .await?;
         let mut resolved = Vec::new();
         let mut pending = None;
-        for (body, checkpoint, after_message, by, decision_id, decisions, run_status) in rows {
-            let interrupt: Interrupt = parse("interrupt", &body)?;
-            let record = match (by, decisions) {
+        for row in rows {
+            let interrupt: Interrupt = parse("interrupt", &row.body)?;
+            let record = match (row.resolved_by, row.decisions) {
                 (Some(by), Some(decisions)) => Some(ResolvedInterrupt {
                     interrupt: interrupt.clone(),
-                    decision_id,
+                    decision_id: row.decision_id,
                     decisions: parse::<Vec<Decision>>("decisions", &decisions)?,
-                    by: resolved_by(&by),
-                    after_message: after_message as usize,
+                    by: rows::resolved_by(&by)?,
+                    after_message: row.after_message as usize,
                 }),
                 _ => None,
             };
             // A run still `interrupted` stopped at its latest interrupt
             // (an earlier one saved as its run stopped never waited).
-            if run_status == "interrupted" {
+            if RunState::parse(&row.run_status)? == RunState::Interrupted {
                 pending = Some(StoredPending {
                     interrupt,
-                    checkpoint: parse("checkpoint", &checkpoint)?,
+                    checkpoint: parse("checkpoint", &row.checkpoint)?,
                     resolved: record.as_ref().map(|r| (r.decisions.clone(), r.by)),
                 });
             }
             resolved.extend(record);
         }
-        let run: Option<(String, String, String)> = sqlx::query_as(
+        let run: Option<RunRow> = sqlx::query_as(
             "SELECT id, status, owner FROM runs WHERE thread_id = $1 \
              AND status IN ('running', 'interrupted') ORDER BY started_at DESC LIMIT 1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let run = run.map(|(id, status, owner)| StoredRun { id, status, owner });
-        if run.as_ref().is_none_or(|r| r.status != "interrupted") {
+        let run = match run {
+            Some(row) => Some(StoredRun {
+                id: row.id,
+                status: RunState::parse(&row.status)?,
+                owner: row.owner,
+            }),
+            None => None,
+        };
+        if run
+            .as_ref()
+            .is_none_or(|r| r.status != RunState::Interrupted)
+        {
             pending = None;
         }
         Ok(Some(StoredThread {
@@ -165,18 +166,7 @@ impl Store {
 
     /// The audit log of a thread, oldest first.
     pub async fn decisions(&self, thread_id: &str) -> Result<Vec<DecisionRecord>, StoreError> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            i64,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<DecisionRow> = sqlx::query_as(
             "SELECT interrupt_id, run_id, decision_id, decisions, resolved_by, connection_id, \
              client, server, decided_at FROM decisions WHERE thread_id = $1 \
              ORDER BY decided_at, id",
@@ -185,31 +175,19 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(
-                |(
-                    interrupt_id,
-                    run_id,
-                    decision_id,
-                    decisions,
-                    by,
-                    connection_id,
-                    client,
-                    server,
-                    at,
-                )| {
-                    Ok(DecisionRecord {
-                        interrupt_id,
-                        run_id,
-                        decision_id,
-                        decisions: parse("decisions", &decisions)?,
-                        by: resolved_by(&by),
-                        connection_id,
-                        client,
-                        server,
-                        decided_at: rfc3339(from_millis(at)),
-                    })
-                },
-            )
+            .map(|row| {
+                Ok(DecisionRecord {
+                    interrupt_id: row.interrupt_id,
+                    run_id: row.run_id,
+                    decision_id: row.decision_id,
+                    decisions: parse("decisions", &row.decisions)?,
+                    by: rows::resolved_by(&row.resolved_by)?,
+                    connection_id: row.connection_id,
+                    client: row.client,
+                    server: row.server,
+                    decided_at: rfc3339(from_millis(row.decided_at)),
+                })
+            })
             .collect()
     }
 
@@ -262,7 +240,7 @@ impl Store {
 
     /// Takes over the active runs whose owner stopped renewing their lease:
     /// `(run_id, thread_id, status)`. Each goes to one server only.
-    pub async fn take_over(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+    pub async fn take_over(&self) -> Result<Vec<(String, String, RunState)>, StoreError> {
         self.claim_runs(
             "UPDATE runs SET owner = $1, lease_until = $2 \
              WHERE status IN ('running', 'interrupted') AND lease_until < $3 \
@@ -271,15 +249,18 @@ impl Store {
         .await
     }
 
-    async fn claim_runs(&self, sql: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+    async fn claim_runs(&self, sql: &str) -> Result<Vec<(String, String, RunState)>, StoreError> {
         let now = millis(SystemTime::now());
         let until = now + self.lease.as_millis() as i64;
-        Ok(sqlx::query_as(sql)
+        let rows: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(&self.server_id)
             .bind(until)
             .bind(now)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        rows.into_iter()
+            .map(|row| Ok((row.id, row.thread_id, RunState::parse(&row.status)?)))
+            .collect()
     }
 
     /// Extends the leases of this server's active runs.
@@ -308,7 +289,7 @@ impl Store {
             Some((decision_id, Some(decisions), Some(by))) => Ok(Some((
                 decision_id,
                 parse("decisions", &decisions)?,
-                resolved_by(&by),
+                rows::resolved_by(&by)?,
             ))),
             _ => Ok(None),
         }
@@ -320,22 +301,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
-    }
-}
-
-fn resolved_by(by: &str) -> ResolvedBy {
-    if by == "timeout" {
-        ResolvedBy::Timeout
-    } else {
-        ResolvedBy::User
-    }
-}
-
-fn thread_status(status: &str) -> ThreadStatus {
-    match status {
-        "running" => ThreadStatus::Running,
-        "interrupted" => ThreadStatus::Interrupted,
-        _ => ThreadStatus::Idle,
     }
 }
 

@@ -4,6 +4,7 @@ use protocol::{Decision, Interrupt, ResolvedBy, Role, RunStatus};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::rows::{self, RunState};
 use super::{Backend, StoreError};
 
 /// Where a decision came from, for the audit log.
@@ -241,7 +242,7 @@ async fn apply(
             run_id,
             at,
         } => {
-            set_run_status(tx, run_id, "running").await?;
+            set_run_status(tx, run_id, RunState::Running).await?;
             touch(tx, thread_id, Some("running"), *at).await?;
         }
         Write::Thread { id, at } => {
@@ -273,7 +274,7 @@ async fn apply(
             )
             .bind(thread_id)
             .bind(seq)
-            .bind(role_name(*role))
+            .bind(rows::role_name(*role))
             .bind(content)
             .execute(&mut **tx)
             .await?;
@@ -325,7 +326,7 @@ async fn apply(
             .bind(at)
             .execute(&mut **tx)
             .await?;
-            set_run_status(tx, &interrupt.run_id, "interrupted").await?;
+            set_run_status(tx, &interrupt.run_id, RunState::Interrupted).await?;
             touch(tx, thread_id, Some("interrupted"), *at).await?;
         }
         Write::Resolved {
@@ -341,10 +342,7 @@ async fn apply(
             at,
         } => {
             let decisions = serde_json::to_string(decisions).expect("decisions serialize");
-            let by = match by {
-                ResolvedBy::User => "user",
-                ResolvedBy::Timeout => "timeout",
-            };
+            let by = rows::resolved_by_name(*by);
             // Set once: whoever gets here second changes nothing.
             let resolved = sqlx::query(
                 "UPDATE interrupts SET resolved_at = $1, resolved_by = $2, decision_id = $3, \
@@ -379,7 +377,7 @@ async fn apply(
             .execute(&mut **tx)
             .await?;
             if *resumes {
-                set_run_status(tx, run_id, "running").await?;
+                set_run_status(tx, run_id, RunState::Running).await?;
                 touch(tx, thread_id, Some("running"), *at).await?;
             } else if backend == Backend::Postgres {
                 // The run lives elsewhere: tell its owner.
@@ -417,10 +415,10 @@ async fn apply(
 async fn set_run_status(
     tx: &mut Transaction<'static, Any>,
     run_id: &str,
-    status: &str,
+    status: RunState,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE runs SET status = $1 WHERE id = $2")
-        .bind(status)
+        .bind(status.as_str())
         .bind(run_id)
         .execute(&mut **tx)
         .await?;
@@ -441,12 +439,4 @@ async fn touch(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-pub(super) fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
 }

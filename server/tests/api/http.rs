@@ -115,3 +115,56 @@ async fn pages_go_out_compressed_and_the_api_does_not() {
     let thread_id = server.create_thread().await;
     server.connect(&thread_id).await;
 }
+
+/// A stored value this server never writes is reported as corruption with
+/// a fixed sentence (the details go to the log), and the server serves on.
+#[tokio::test]
+async fn a_corrupt_stored_thread_is_an_error_not_a_guess() {
+    let (server, _store, dir) =
+        TestServer::stored(std::sync::Arc::new(server::agent::ResearchAgent)).await;
+    let thread_id = server.create_thread().await;
+    let (mut client, _) = server.connect(&thread_id).await;
+    client
+        .send_message("Create a research plan for tides")
+        .await;
+    client.recv_type("interrupt").await;
+    drop(client);
+
+    // Another process's view of the same file: a role nobody writes.
+    let url = format!("sqlite://{}", dir.path().join("hitl.db").display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE messages SET role = 'system' WHERE thread_id = $1")
+        .bind(&thread_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // A fresh server on the same file has to read it back.
+    server.stop().await;
+    let settings = server::settings::Settings {
+        storage: server::settings::Storage::Database(server::settings::Database {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("hitl.db").display()),
+            server_id: Some("test".into()),
+            lease: std::time::Duration::from_secs(15),
+        }),
+        ..test_settings(fast_config())
+    };
+    let server =
+        TestServer::build(settings, std::sync::Arc::new(server::agent::ResearchAgent)).await;
+    let response = server
+        .http
+        .get(server.url(&format!("/api/threads/{thread_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "storage_failed");
+    let text = body["error"].as_str().unwrap();
+    assert!(!text.contains("system") && !text.contains("role"), "{text}");
+    // Still serving.
+    let other = server.create_thread().await;
+    let (_client, snapshot) = server.connect(&other).await;
+    assert_eq!(snapshot["status"], "idle");
+}

@@ -13,7 +13,7 @@ use super::{deliver, Thread};
 use crate::contract::{Resolution, RunInput};
 use crate::runtime::run::{self, Start, Waiting};
 use crate::runtime::Shared;
-use crate::store::StoredThread;
+use crate::store::{RunState, StoredThread};
 
 /// A restored run to start once its thread is the one in the registry.
 pub(crate) struct Restart {
@@ -67,7 +67,7 @@ impl Thread {
             let mut start = None;
             let id: Arc<str> = run.id.as_str().into();
             let cancel = CancellationToken::new();
-            let owned = run.owner == me && run.status == "interrupted";
+            let owned = run.owner == me && run.status == RunState::Interrupted;
             let mut waiter = None;
             match stored.pending {
                 Some(p) if owned => match p.resolved {
