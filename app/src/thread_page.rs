@@ -184,14 +184,37 @@ fn decision_frame(flight: &InFlight) -> ClientMessage {
     }
 }
 
+/// A fresh id for a decision, so a retry is recognised as the same one.
 fn new_decision_id() -> String {
     #[cfg(feature = "hydrate")]
-    {
-        let random = (js_sys::Math::random() * 1e16) as u64;
-        format!("{:x}-{random:x}", js_sys::Date::now() as u64)
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        // randomUUID exists only in secure contexts (https, localhost);
+        // getRandomValues everywhere, a page served over plain http included.
+        if js_sys::Reflect::has(&crypto, &"randomUUID".into()).unwrap_or(false) {
+            return crypto.random_uuid();
+        }
+        let mut bytes = [0u8; 16];
+        if crypto.get_random_values_with_u8_array(&mut bytes).is_ok() {
+            return uuid_v4(bytes);
+        }
     }
-    #[cfg(not(feature = "hydrate"))]
     String::new()
+}
+
+/// RFC 9562 version 4 from 16 random bytes, in its usual text form.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 fn announcement(c: &Conversation) -> &'static str {
@@ -325,5 +348,18 @@ fn Composer(
                 </Show>
             </div>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_v4_uuid_has_its_version_and_variant() {
+        let id = super::uuid_v4([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(
+            super::uuid_v4([0; 16]),
+            "00000000-0000-4000-8000-000000000000"
+        );
     }
 }

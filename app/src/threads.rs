@@ -17,13 +17,11 @@ impl ThreadsChanged {
 #[component]
 pub fn ThreadList() -> impl IntoView {
     let changed = expect_context::<ThreadsChanged>();
-    let threads: RwSignal<Option<Result<Vec<ThreadSummary>, String>>> = RwSignal::new(None);
-    Effect::new(move |_| {
+    // Fetched in the browser only (the server renders "Loading"), again
+    // whenever a thread changes; the last list stays while it reloads.
+    let threads = LocalResource::new(move || {
         changed.0.track();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            threads.set(Some(crate::http::list_threads().await));
-        });
+        fetch_threads()
     });
     view! {
         <nav class="thread-list" aria-label="Threads">
@@ -50,6 +48,13 @@ pub fn ThreadList() -> impl IntoView {
             }}
         </nav>
     }
+}
+
+async fn fetch_threads() -> Result<Vec<ThreadSummary>, String> {
+    #[cfg(feature = "hydrate")]
+    return crate::http::list_threads().await;
+    #[cfg(not(feature = "hydrate"))]
+    unreachable!("a LocalResource is not fetched on the server")
 }
 
 #[component]

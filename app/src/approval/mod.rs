@@ -1,0 +1,151 @@
+//! The approval component: a proposed tool call with Approve, Edit and
+//! Reject, and the outcome card that stays in the history afterwards.
+//!
+//! Every state is a value (see [`Phase`], [`CardMode`]), so `/gallery` can
+//! render each one from fixtures without an agent.
+//!
+//! - this file: the panel, one card per action request, decided together;
+//! - `card`: one request, its plan, Approve / Edit / Reject and the reject form;
+//! - `editor`: the plan editor, over the [`steps::StepList`] value;
+//! - `outcome`: the card an answered interrupt leaves in the history.
+
+mod card;
+mod editor;
+mod outcome;
+pub mod steps;
+
+use leptos::prelude::*;
+use protocol::{Decision, DecisionType, Interrupt};
+
+use crate::time::{countdown, parse_rfc3339_ms};
+use card::ApprovalCard;
+pub use outcome::OutcomeCard;
+
+/// Below this many seconds left, the countdown asks for attention.
+const URGENT_SECS: f64 = 30.0;
+
+/// Whether the panel can take a decision right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Ready,
+    /// A decision was sent and is not yet answered.
+    Submitting,
+    /// No connection: decisions cannot be sent.
+    Offline,
+}
+
+/// What one card shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CardMode {
+    View,
+    Editing { topic: String, steps: Vec<String> },
+    Rejecting { reason: String },
+}
+
+/// The pending interrupt: one card per action request, decided together.
+#[component]
+pub fn ApprovalPanel(
+    interrupt: Interrupt,
+    #[prop(into)] phase: Signal<Phase>,
+    /// Milliseconds since the epoch; `None` until the browser has a clock.
+    #[prop(into)]
+    now: Signal<Option<f64>>,
+    #[prop(into)] error: Signal<Option<String>>,
+    on_submit: Callback<Vec<Decision>>,
+    /// Gallery fixtures start cards in a given mode.
+    #[prop(optional)]
+    modes: Vec<CardMode>,
+    #[prop(optional)] node_ref: NodeRef<leptos::html::Section>,
+) -> impl IntoView {
+    let count = interrupt.action_requests.len();
+    let several = count > 1;
+    // With several requests, choices are collected and sent together.
+    let choices: RwSignal<Vec<Option<Decision>>> = RwSignal::new(vec![None; count]);
+    let expires_ms = parse_rfc3339_ms(&interrupt.expires_at);
+    let remaining = move || Some(expires_ms? - now.get()?);
+    let cards = interrupt
+        .action_requests
+        .iter()
+        .enumerate()
+        .map(|(i, request)| {
+            let allowed: Vec<DecisionType> = DecisionType::ALL
+                .into_iter()
+                .filter(|d| interrupt.allows(i, *d))
+                .collect();
+            let mode = modes.get(i).cloned().unwrap_or(CardMode::View);
+            let on_choose = Callback::new(move |decision: Decision| {
+                if several {
+                    choices.update(|c| c[i] = Some(decision));
+                } else {
+                    on_submit.run(vec![decision]);
+                }
+            });
+            let chosen = Signal::derive(move || choices.with(|c| c[i].clone()));
+            view! {
+                <ApprovalCard
+                    request=request.clone()
+                    allowed
+                    phase
+                    initial_mode=mode
+                    chosen
+                    on_choose
+                    index=i
+                />
+            }
+        })
+        .collect_view();
+    let all_chosen = move || choices.with(|c| c.iter().all(Option::is_some));
+    let submit_all = move |_| {
+        if let Some(decisions) = choices.with(|c| c.iter().cloned().collect::<Option<Vec<_>>>()) {
+            on_submit.run(decisions);
+        }
+    };
+    view! {
+        <section
+            class="approval"
+            class:offline=move || phase.get() == Phase::Offline
+            aria-labelledby="approval-title"
+            tabindex="-1"
+            node_ref=node_ref
+            data-testid="approval"
+        >
+            <header class="approval-header">
+                <h2 id="approval-title">
+                    {if several { format!("{count} actions need your approval") } else { "Approval needed".to_owned() }}
+                </h2>
+                <p
+                    class="countdown"
+                    class:urgent=move || remaining().is_some_and(|r| r < URGENT_SECS * 1000.0)
+                    data-testid="countdown"
+                >
+                    {move || match remaining() {
+                        None => String::new(),
+                        Some(r) if r <= 0.0 => "Time is up: the request is expiring and the plan will not be created.".to_owned(),
+                        Some(r) => format!("Expires in {}. If nobody decides by then, the plan is not created.", countdown(r)),
+                    }}
+                </p>
+            </header>
+            {move || (phase.get() == Phase::Offline).then(|| view! {
+                <p class="notice" role="status">"Disconnected: reconnecting before you can decide."</p>
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="decision-error">{e}</p> })}
+            <div class="cards">{cards}</div>
+            {several.then(|| view! {
+                <button
+                    class="primary"
+                    data-testid="submit-all"
+                    disabled=move || !all_chosen() || phase.get() != Phase::Ready
+                    on:click=submit_all
+                >
+                    {move || {
+                        let n = choices.with(|c| c.iter().filter(|x| x.is_some()).count());
+                        format!("Send decisions ({n} of {count} chosen)")
+                    }}
+                </button>
+            })}
+            {move || (phase.get() == Phase::Submitting).then(|| view! {
+                <p class="notice" role="status" data-testid="submitting">"Sending your decision…"</p>
+            })}
+        </section>
+    }
+}
