@@ -17,11 +17,16 @@ impl ThreadsChanged {
 #[component]
 pub fn ThreadList() -> impl IntoView {
     let changed = expect_context::<ThreadsChanged>();
-    // Fetched in the browser only (the server renders "Loading"), again
-    // whenever a thread changes; the last list stays while it reloads.
-    let threads = LocalResource::new(move || {
+    // A signal filled by an effect, not a LocalResource: the resource's
+    // machinery costs 7.7 KiB of the WebAssembly's 250 KiB budget (measured
+    // with scripts/wasm-size.sh: 240.5 against 248.2 KiB brotli).
+    let threads: RwSignal<Option<Result<Vec<ThreadSummary>, String>>> = RwSignal::new(None);
+    Effect::new(move |_| {
         changed.0.track();
-        fetch_threads()
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            threads.set(Some(crate::http::list_threads().await));
+        });
     });
     view! {
         <nav class="thread-list" aria-label="Threads">
@@ -48,13 +53,6 @@ pub fn ThreadList() -> impl IntoView {
             }}
         </nav>
     }
-}
-
-async fn fetch_threads() -> Result<Vec<ThreadSummary>, String> {
-    #[cfg(feature = "hydrate")]
-    return crate::http::list_threads().await;
-    #[cfg(not(feature = "hydrate"))]
-    unreachable!("a LocalResource is not fetched on the server")
 }
 
 #[component]
