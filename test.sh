@@ -5,7 +5,9 @@
 # tools, PostgreSQL included, on first use.
 set -euo pipefail
 cd "$(dirname "$0")"
-HITL_NEED_BROWSER=1 source scripts/setup.sh
+source scripts/setup.sh
+need_npm
+need_chromium
 df -h . | tail -1 | awk '{print "== disk: " $4 " free"}'
 
 echo "== PostgreSQL for the storage tests (scripts/postgres.sh)"

@@ -7,19 +7,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
-PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
+source scripts/setup.sh
 
-if [[ $what == all || $what == server ]]; then
+server() {
   cargo build --release --locked -p server
-fi
-if [[ $what == all || $what == site ]]; then
-  # The flags cargo-leptos passes (BENCHMARKS.md: the same bytes).
+}
+
+site() {
+  need_wasm_target
+  # The tools are needed only once the WebAssembly is compiled: installed
+  # meanwhile, on a fresh machine they cost no wall time of their own.
+  { need_wasm_bindgen && need_npm; } & local tools_pid=$!
+  # The flags and the target directory cargo-leptos uses (BENCHMARKS.md: the
+  # same bytes); its own directory lets it build beside the server.
+  local build_rc=0
   cargo build --locked --package=frontend --lib --target=wasm32-unknown-unknown \
-      --no-default-features --profile=wasm-release
-  out=target/site/pkg.new
+      --no-default-features --profile=wasm-release --target-dir=target/front || build_rc=$?
+  wait "$tools_pid"
+  (( build_rc == 0 )) || return "$build_rc"
+  local out=target/site/pkg.new
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target=web --no-typescript --out-name=hitl --out-dir="$out" \
-      target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+      target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
       "$out/hitl_bg.wasm" -o "$out/hitl.wasm"
   rm "$out/hitl_bg.wasm"
@@ -27,4 +36,21 @@ if [[ $what == all || $what == site ]]; then
   node scripts/brotli.mjs "$out/hitl.wasm" "$out/hitl.js" "$out/hitl.css"
   # Swapped in whole: a server running meanwhile never sees half a site.
   rm -rf target/site/pkg && mv "$out" target/site/pkg
-fi
+}
+
+case $what in
+  server) server ;;
+  site) site ;;
+  all)
+    # At once: the server's link and LTO run on one core, and the
+    # WebAssembly and its tools fill the other (measured in README.md).
+    site & site_pid=$!
+    server_rc=0; server || server_rc=$?
+    site_rc=0; wait "$site_pid" || site_rc=$?
+    if (( server_rc || site_rc )); then
+      echo "build: failed (server exit $server_rc, site exit $site_rc)" >&2
+      exit 1
+    fi
+    ;;
+  *) echo "usage: scripts/build.sh [server|site|all]" >&2; exit 2 ;;
+esac

@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+need_wasm_target
+need_wasm_bindgen
 CARGO_LEPTOS_VERSION=0.3.10
 if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; then
   echo "watch: installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes)" >&2
