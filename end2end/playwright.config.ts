@@ -6,6 +6,9 @@ import path from "node:path";
 // The system Chromium (browsers cannot be downloaded here), against the
 // release build of the real server. `./test.sh` builds it first.
 export const PORT = 3400;
+/** The main server's bootstrap admin, signed in by global-setup.ts. */
+export const ADMIN = { name: "admin", password: "e2e admin password" };
+export const STORAGE_STATE = path.join(__dirname, ".auth", "admin.json");
 
 export default defineConfig({
   testDir: "./tests",
@@ -15,8 +18,10 @@ export default defineConfig({
   workers: 1,
   reporter: [["list"]],
   outputDir: "test-results",
+  globalSetup: "./global-setup.ts",
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
+    storageState: STORAGE_STATE,
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: [
@@ -41,6 +46,7 @@ export default defineConfig({
       LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       HITL_STREAM_DELAY_MS: "5",
+      HITL_BOOTSTRAP_ADMIN: `${ADMIN.name}:${ADMIN.password}`,
       // A fresh SQLite database per run.
       HITL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-")),
       RUST_LOG: "warn",

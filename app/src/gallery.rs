@@ -70,6 +70,11 @@ fn resolved(decision: Decision, by: ResolvedBy) -> ResolvedInterrupt {
         decisions: vec![decision],
         by,
         after_message: 0,
+        // The gallery's people are fixtures.
+        decided_by: (by == ResolvedBy::User).then(|| protocol::Person {
+            user_id: "fixture".into(),
+            name: "Ada Lovelace".into(),
+        }),
     }
 }
 

@@ -26,7 +26,22 @@ pub async fn create_thread() -> Result<String, String> {
     Ok(created.thread_id)
 }
 
+/// A signed-out browser goes to the sign-in page and comes back here.
+pub fn to_sign_in() {
+    let location = leptos::prelude::window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let next = String::from(js_sys::encode_uri_component(&here));
+    let _ = location.assign(&format!("/signin?next={next}"));
+}
+
 async fn error_of(response: gloo_net::http::Response) -> String {
+    if response.status() == 401 {
+        to_sign_in();
+    }
     match response.json::<ErrorBody>().await {
         Ok(body) => body.error,
         Err(_) => format!("The server answered {}", response.status()),

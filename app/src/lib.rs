@@ -10,6 +10,9 @@
 //! - [`model`]: the conversation as data, rebuilt from server events.
 //! - [`link`]: the browser's WebSocket, reconnecting with backoff.
 //! - [`time`]: protocol timestamps and the countdown.
+//! - [`user`]: who is signed in, and the account menu.
+//! - [`pages`] (server only): sign-in, setup, tokens, accounts and the
+//!   audit log, rendered whole and never hydrated.
 //!
 //! Architecture invariant: nothing renders differently on the server and in
 //! the browser; browser-only work (sockets, timers, fetches) happens in
@@ -23,9 +26,12 @@ pub mod gallery;
 mod http;
 pub mod link;
 pub mod model;
+#[cfg(feature = "ssr")]
+pub mod pages;
 pub mod thread_page;
 pub mod threads;
 pub mod time;
+pub mod user;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -39,6 +45,10 @@ use crate::thread_page::ThreadPage;
 use crate::threads::{NewThreadButton, ThreadList, ThreadsChanged};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The browser reads the signed-in person back from here (`user`).
+    let me = user::current_user()
+        .0
+        .map(|me| serde_json::to_string(&me).unwrap_or_default());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -46,6 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                {me.map(|me| view! { <meta name=user::META content=me/> })}
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -61,6 +72,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(ThreadsChanged(RwSignal::new(0)));
+    let current = user::current_user();
+    let me = current.0.clone();
+    provide_context(current);
     view! {
         <Stylesheet id="leptos" href="/pkg/hitl.css"/>
         <Title text="Research console"/>
@@ -71,6 +85,7 @@ pub fn App() -> impl IntoView {
                         <span class="brand">"Research console"</span>
                     </A>
                     <A href="/gallery">"Gallery"</A>
+                    {me.map(|me| view! { <user::UserMenu me/> })}
                 </header>
                 <aside class="sidebar">
                     <ThreadList/>

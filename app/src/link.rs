@@ -105,9 +105,17 @@ mod client {
                 if !running.get() {
                     return;
                 }
-                if thread_is_gone(&thread_id).await {
-                    status.set(LinkStatus::Gone);
-                    return;
+                match thread_status(&thread_id).await {
+                    Some(404) => {
+                        status.set(LinkStatus::Gone);
+                        return;
+                    }
+                    // Signed out (here or in another tab), or the account changed.
+                    Some(401) => {
+                        crate::http::to_sign_in();
+                        return;
+                    }
+                    _ => {}
                 }
                 status.set(LinkStatus::Reconnecting(retry.as_secs_f64().ceil() as u32));
                 gloo_timers::future::sleep(retry).await;
@@ -117,10 +125,10 @@ mod client {
         Link { outgoing, alive }
     }
 
-    /// True only when the server is up and answers 404 for the thread.
-    async fn thread_is_gone(thread_id: &str) -> bool {
+    /// What the server answers for the thread now, if it answers.
+    async fn thread_status(thread_id: &str) -> Option<u16> {
         let request = gloo_net::http::Request::get(&format!("/api/threads/{thread_id}"));
-        matches!(request.send().await, Ok(response) if response.status() == 404)
+        request.send().await.ok().map(|response| response.status())
     }
 
     fn url(thread_id: &str) -> String {

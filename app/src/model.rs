@@ -238,6 +238,7 @@ mod tests {
         c.apply(ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: Some("plan for X".into()),
+            started_by: None,
         }));
         c.apply(delta("Hel"));
         c.apply(delta("lo"));
@@ -249,6 +250,7 @@ mod tests {
             decision_id: None,
             decisions: vec![Decision::Approve],
             by: ResolvedBy::User,
+            decided_by: None,
         }));
         assert!(c.pending().is_none());
         c.apply(delta("Done"));
@@ -301,6 +303,7 @@ mod tests {
             decisions: vec![],
             by: ResolvedBy::Timeout,
             after_message: 2,
+            decided_by: None,
         }];
         s.pending_interrupt = Some(interrupt("i2"));
         c.apply(ServerMessage::Snapshot(s.clone()));
@@ -346,6 +349,7 @@ mod tests {
             ServerMessage::RunStarted(RunStarted {
                 run_id: "r".into(),
                 user_message: Some(m.into()),
+                started_by: None,
             })
         };
         c.apply(started("first"));

@@ -70,6 +70,9 @@ fn ThreadView(thread_id: String) -> impl IntoView {
     let decision_error = Signal::derive(move || {
         conversation.with(|c| c.decision_error.as_ref().map(|e| e.error.clone()))
     });
+    let may_decide = use_context::<crate::user::CurrentUser>()
+        .unwrap_or_default()
+        .may_decide();
     let approval = move || {
         pending_id.get()?;
         let interrupt = conversation.with_untracked(|c| c.pending().cloned())?;
@@ -81,6 +84,7 @@ fn ThreadView(thread_id: String) -> impl IntoView {
                 error=decision_error
                 on_submit=decide
                 node_ref=approval_ref
+                may_decide
             />
         })
     };

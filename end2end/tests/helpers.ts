@@ -64,6 +64,8 @@ export class Server {
         HITL_STREAM_DELAY_MS: "5",
         HITL_DATA_DIR: this.dataDir,
         RUST_LOG: "warn",
+        // Restarts and timeouts, not sign-in, are what these servers test.
+        HITL_AUTH: "off",
         ...this.env,
       },
     });

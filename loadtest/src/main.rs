@@ -30,6 +30,10 @@ struct Cli {
     /// The server's address.
     #[arg(long, default_value = "127.0.0.1:3000", global = true)]
     addr: String,
+    /// An API token (`POST /api/tokens`) sent as a bearer on every request
+    /// and upgrade; none for a server with sign-in off.
+    #[arg(long, env = "HITL_TOKEN", global = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +65,18 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
     },
+    /// Signs in over and over (`POST /api/session`): sign-ins per second,
+    /// each a password check.
+    SignIn {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Holds N pending interrupts on N sockets and reads the server's memory.
     Hold {
         #[arg(long, default_value_t = 10_000)]
@@ -79,6 +95,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _ = rlimit::increase_nofile_limit(200_000);
+    session::TOKEN.get_or_init(|| cli.token.clone());
     match cli.command {
         Command::Throughput {
             concurrency,
@@ -98,7 +115,52 @@ async fn main() -> anyhow::Result<()> {
             without_sockets,
         } => hold(&cli.addr, count, server_pid, without_sockets).await,
         Command::Seed { count, concurrency } => seed(&cli.addr, count, concurrency).await,
+        Command::SignIn {
+            name,
+            password,
+            concurrency,
+            seconds,
+        } => sign_ins(&cli.addr, &name, &password, concurrency, seconds).await,
     }
+}
+
+async fn sign_ins(
+    addr: &str,
+    name: &str,
+    password: &str,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let body = serde_json::json!({"name": name, "password": password}).to_string();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (addr, body) = (addr.to_owned(), body.clone());
+        workers.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await?;
+            let mut latencies = Histogram::<u64>::new(3)?;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                http.sign_in(&body).await?;
+                latencies.record(sent.elapsed().as_micros() as u64)?;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Histogram::<u64>::new(3)?;
+    for worker in workers {
+        all.add(worker.await??)?;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "sign-in: {} sign-ins in {elapsed:.2} s with {concurrency} at once = {:.1} per second; p50 {} ms, p99 {} ms",
+        all.len(),
+        all.len() as f64 / elapsed,
+        all.value_at_quantile(0.5) / 1000,
+        all.value_at_quantile(0.99) / 1000,
+    );
+    Ok(())
 }
 
 async fn throughput(addr: &str, concurrency: usize, length: Duration) -> anyhow::Result<()> {

@@ -6,20 +6,28 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 const FRAME_WAIT: Duration = Duration::from_secs(30);
 
+/// The bearer token every request carries (`--token`), if any.
+pub static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+fn bearer() -> Option<String> {
+    TOKEN.get()?.as_ref().map(|t| format!("Bearer {t}"))
+}
+
 /// A kept-alive HTTP/1.1 connection, as a browser keeps one.
 pub struct Http {
-    sender: http1::SendRequest<Empty<Bytes>>,
+    sender: http1::SendRequest<Full<Bytes>>,
     host: String,
 }
 
@@ -36,9 +44,11 @@ impl Http {
     }
 
     pub async fn create_thread(&mut self) -> anyhow::Result<String> {
-        let request = hyper::Request::post("/api/threads")
-            .header("host", &self.host)
-            .body(Empty::new())?;
+        let mut request = hyper::Request::post("/api/threads").header("host", &self.host);
+        if let Some(bearer) = bearer() {
+            request = request.header("authorization", bearer);
+        }
+        let request = request.body(Full::default())?;
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         if response.status() != 201 {
@@ -50,6 +60,22 @@ impl Http {
             .as_str()
             .context("no thread_id")?
             .to_owned())
+    }
+
+    /// `POST /api/session` with `body`; an error unless it signs in.
+    pub async fn sign_in(&mut self, body: &str) -> anyhow::Result<()> {
+        let request = hyper::Request::post("/api/session")
+            .header("host", &self.host)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_owned())))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        if status != 200 {
+            bail!("POST /api/session answered {status}");
+        }
+        Ok(())
     }
 }
 
@@ -73,7 +99,14 @@ impl Run {
             .read_buffer_size(4096)
             .write_buffer_size(0);
         let url = format!("ws://{addr}/ws/threads/{thread_id}");
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
+        let mut request = url.into_client_request()?;
+        if let Some(bearer) = bearer() {
+            request
+                .headers_mut()
+                .insert("authorization", bearer.parse()?);
+        }
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(request, tcp, Some(config)).await?;
         let mut run = Self {
             ws,
             interrupt_id: String::new(),

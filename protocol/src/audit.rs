@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{DecidedBy, Receipt};
 use crate::client::Decision;
 use crate::server::ResolvedBy;
 
@@ -23,4 +24,10 @@ pub struct DecisionRecord {
     pub server: String,
     /// RFC 3339 UTC.
     pub decided_at: String,
+    /// Extension: the signed-in person who decided (absent for a timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<DecidedBy>,
+    /// Extension: the signed proof of this resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
 }

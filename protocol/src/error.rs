@@ -27,6 +27,24 @@ pub enum ErrorCode {
     /// The server could not save a change (a decision, say), so it did not
     /// make it; trying again may work.
     StorageFailed,
+    /// HTTP `401`: no credentials, or credentials that no longer work.
+    Unauthenticated,
+    /// HTTP `401` from `POST /api/session`: that name and password do not
+    /// match an account (the same answer for either being wrong).
+    InvalidCredentials,
+    /// The signed-in person may not do this (HTTP `403`, or an error frame
+    /// for a decision or message; the interrupt stays pending).
+    Forbidden,
+    /// HTTP `403`: a browser request from a page of another origin.
+    ForbiddenOrigin,
+    /// HTTP `429` with `Retry-After`: too many attempts; wait and try again.
+    RateLimited,
+    /// HTTP `400`: a request body or query that does not fit the endpoint.
+    InvalidRequest,
+    /// HTTP `404`: no such resource (an account, a token, a route).
+    NotFound,
+    /// HTTP `409`: an account with that name exists.
+    NameTaken,
 }
 
 impl ErrorCode {
@@ -42,6 +60,14 @@ impl ErrorCode {
             Self::ThreadNotFound => "thread_not_found",
             Self::ShuttingDown => "shutting_down",
             Self::StorageFailed => "storage_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::RateLimited => "rate_limited",
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::NameTaken => "name_taken",
         }
     }
 }

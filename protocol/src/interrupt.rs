@@ -82,4 +82,7 @@ pub struct ResolvedInterrupt {
     pub by: crate::server::ResolvedBy,
     /// How many of the thread's messages preceded the interrupt.
     pub after_message: usize,
+    /// Who decided (absent for a timeout, and with sign-in off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<crate::auth::DecidedBy>,
 }

@@ -14,12 +14,14 @@
 //!   [`ActionRequest`], [`ReviewConfig`]), shaped like LangChain's middleware.
 //! - [`error`]: the error codes of rule 5 and the error body.
 //! - [`audit`]: the decision log ([`DecisionRecord`]) of stored threads.
+//! - [`auth`]: accounts, sign-in, tokens and signed receipts.
 //! - [`state`]: [`ThreadState`], a thread as its events describe it, and
 //!   the one reducer of events that the server and the browser share.
 //! - [`plan`]: the `create_research_plan` arguments as a parsed
 //!   [`ResearchPlan`], one validation for server and browser alike.
 
 pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod error;
 pub mod interrupt;
@@ -28,6 +30,10 @@ pub mod server;
 pub mod state;
 
 pub use audit::DecisionRecord;
+pub use auth::{
+    DecidedBy, Jwk, Me, NewToken, NewUser, Person, Receipt, ReceiptAction, ReceiptPayload, SignIn,
+    TokenCreated, TokenSummary, UserChange, UserRole, UserSummary,
+};
 pub use client::{ClientMessage, Decision, EditedAction};
 pub use error::{ErrorBody, ErrorCode};
 pub use interrupt::{

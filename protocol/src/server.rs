@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::auth::DecidedBy;
 use crate::client::Decision;
 use crate::error::{ErrorBody, ErrorCode};
 use crate::interrupt::Interrupt;
@@ -86,6 +87,9 @@ pub struct RunStarted {
     /// resumed from a checkpoint), so every tab can show it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_message: Option<String>,
+    /// Extension: the signed-in person whose message started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<crate::auth::Person>,
 }
 
 /// The next piece of the assistant's streamed answer.
@@ -104,6 +108,10 @@ pub struct InterruptResolved {
     pub decision_id: Option<String>,
     pub decisions: Vec<Decision>,
     pub by: ResolvedBy,
+    /// Extension: the signed-in person who decided (absent for a timeout,
+    /// and on a server with sign-in off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<DecidedBy>,
 }
 
 /// What a reviewed tool call came to.

@@ -67,6 +67,7 @@ impl ThreadState {
             ServerMessage::RunStarted(RunStarted {
                 run_id,
                 user_message,
+                ..
             }) => {
                 if let Some(content) = user_message {
                     self.messages.push(ChatMessage {
@@ -96,6 +97,7 @@ impl ThreadState {
                 decision_id,
                 decisions,
                 by,
+                decided_by,
             }) => {
                 let Some(interrupt) = self
                     .pending_interrupt
@@ -109,6 +111,7 @@ impl ThreadState {
                     decision_id: decision_id.clone(),
                     decisions: decisions.clone(),
                     by: *by,
+                    decided_by: decided_by.clone(),
                 });
             }
             ServerMessage::ToolResult(ToolResult { output, .. }) => {
@@ -158,6 +161,10 @@ mod tests {
             decision_id: Some("d".into()),
             decisions: vec![Decision::Approve],
             by: ResolvedBy::User,
+            decided_by: Some(crate::DecidedBy {
+                user_id: "u".into(),
+                name: "Ada".into(),
+            }),
         })
     }
 
@@ -165,6 +172,7 @@ mod tests {
         ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: user_message.map(Into::into),
+            started_by: None,
         })
     }
 
@@ -197,6 +205,8 @@ mod tests {
         assert!(state.apply(&resolved("i")));
         assert_eq!(state.status(), ThreadStatus::Running);
         assert_eq!(state.resolved_interrupts[0].after_message, 2);
+        let decider = state.resolved_interrupts[0].decided_by.as_ref();
+        assert_eq!(decider.map(|d| d.name.as_str()), Some("Ada"));
         state.apply(&delta("Done"));
         state.apply(&ServerMessage::ToolResult(ToolResult {
             run_id: "r".into(),

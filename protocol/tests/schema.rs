@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use protocol::{
-    ClientMessage, DecisionRecord, ErrorBody, ServerMessage, ThreadCreated, ThreadSnapshot,
-    ThreadSummary,
+    ClientMessage, DecisionRecord, ErrorBody, Jwk, Me, NewToken, NewUser, Receipt, ServerMessage,
+    SignIn, ThreadCreated, ThreadSnapshot, ThreadSummary, TokenCreated, TokenSummary, UserChange,
+    UserSummary,
 };
 use schemars::schema_for;
 
@@ -19,6 +20,16 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("thread_created", schema_for!(ThreadCreated)),
         ("error_body", schema_for!(ErrorBody)),
         ("decision_record_list", schema_for!(Vec<DecisionRecord>)),
+        ("receipt", schema_for!(Receipt)),
+        ("receipt_key", schema_for!(Jwk)),
+        ("sign_in", schema_for!(SignIn)),
+        ("me", schema_for!(Me)),
+        ("new_token", schema_for!(NewToken)),
+        ("token_created", schema_for!(TokenCreated)),
+        ("token_summary_list", schema_for!(Vec<TokenSummary>)),
+        ("new_user", schema_for!(NewUser)),
+        ("user_change", schema_for!(UserChange)),
+        ("user_summary_list", schema_for!(Vec<UserSummary>)),
     ]
 }
 

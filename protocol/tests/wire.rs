@@ -137,6 +137,7 @@ fn server_frames_serialize_as_documented() {
             decision_id: None,
             decisions: vec![Decision::Reject { message: None }],
             by: ResolvedBy::Timeout,
+            decided_by: None,
         })),
         json!({"type": "interrupt_resolved", "interrupt_id": "i", "decision_id": null,
                "decisions": [{"type": "reject"}], "by": "timeout"})
@@ -168,7 +169,8 @@ fn server_frames_serialize_as_documented() {
     assert_eq!(
         to_value(&ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
-            user_message: None
+            user_message: None,
+            started_by: None,
         })),
         json!({"type": "run_started", "run_id": "r"})
     );
@@ -226,11 +228,16 @@ fn one_of_each_server_frame() -> Vec<ServerMessage> {
                 decisions: decisions.clone(),
                 by: ResolvedBy::User,
                 after_message: 1,
+                decided_by: None,
             }],
         }),
         ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: Some("hi".into()),
+            started_by: Some(Person {
+                user_id: "u".into(),
+                name: "Grace".into(),
+            }),
         }),
         ServerMessage::MessageDelta(MessageDelta {
             run_id: "r".into(),
@@ -242,6 +249,10 @@ fn one_of_each_server_frame() -> Vec<ServerMessage> {
             decision_id: Some("d".into()),
             decisions,
             by: ResolvedBy::User,
+            decided_by: Some(DecidedBy {
+                user_id: "u".into(),
+                name: "Ada".into(),
+            }),
         }),
         ServerMessage::ToolResult(ToolResult {
             run_id: "r".into(),

@@ -74,6 +74,7 @@ pub trait RunHost: Send + Sync + 'static {
     fn tool_result(&self, name: &str, status: ToolStatus, output: &str);
     fn interrupt(&self, request: InterruptRequest)
         -> BoxFuture<'_, Result<Resolution, AgentError>>;
+    fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError>;
 }
 
 /// The agent's handle on its run.
@@ -113,5 +114,13 @@ impl RunContext {
     /// [`Resolution::Expired`].
     pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
         self.0.interrupt(request).await
+    }
+
+    /// Call before running a reviewed tool: `Ok` only if a person approved
+    /// `tool` with exactly these arguments (as proposed, or as they edited
+    /// them) in the run's latest decision: the arguments whose digest its
+    /// receipt names. Anything else fails the run and the tool does not run.
+    pub fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError> {
+        self.0.authorize(tool, args)
     }
 }

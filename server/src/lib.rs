@@ -14,10 +14,17 @@
 //!   from, and the [`contract::RunContext`] the runtime implements.
 //! - [`agent`]: the built-in research agent and the OpenAI-compatible one.
 //! - [`settings`]: every setting, read once from the environment.
+//! - [`auth`]: accounts, sessions, tokens, roles; who may do what.
+//! - [`receipts`]: the signed proof of every decision.
+//! - [`pages`]: the pages rendered whole on the server (sign-in, tokens,
+//!   accounts, the audit log).
 
 pub mod agent;
 pub mod api;
+pub mod auth;
 pub mod contract;
+pub mod pages;
+pub mod receipts;
 pub mod runtime;
 pub mod settings;
 pub mod socket;

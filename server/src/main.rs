@@ -9,6 +9,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("verify-receipt") {
+        return server::receipts::verify_receipt_command(&args[1..]);
+    }
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -28,6 +32,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(?settings, "starting");
     let app = Application::build(settings).await?;
     tracing::info!(addr = %app.addr(), "listening");
+    if let Some(link) = app.setup_link() {
+        // On stdout, where `./run.sh` shows it, as Jupyter shows its link.
+        println!(
+            "\nNo account exists yet. Open this link to create the first admin:\n\n    {link}\n"
+        );
+        tracing::warn!("no account exists: open the setup link printed above");
+    }
     app.run_until_stopped(stop_signal()).await?;
     Ok(())
 }

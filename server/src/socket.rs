@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
+use crate::auth::Principal;
 use crate::runtime::{DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
 use crate::store::Origin;
 
@@ -23,6 +24,18 @@ use crate::store::Origin;
 const WRITE_BATCH: usize = 64;
 /// Close code 1001: the server is going away.
 const GOING_AWAY: u16 = 1001;
+/// Close code 1008: the connection's credential was revoked (signed out,
+/// token revoked, account disabled or its role changed).
+const POLICY: u16 = 1008;
+
+/// Who is on the other end.
+pub struct Peer {
+    pub principal: Principal,
+    /// The client's `User-Agent`, for the audit log.
+    pub client: Option<String>,
+    /// Fires when the principal's credential is revoked.
+    pub revoked: CancellationToken,
+}
 
 /// Serves one upgraded connection until it closes or the server shuts down.
 ///
@@ -33,9 +46,9 @@ const GOING_AWAY: u16 = 1001;
 pub fn serve(
     socket: WebSocket,
     thread: Arc<Thread>,
+    peer: Peer,
     max_frame_bytes: usize,
     shutdown: CancellationToken,
-    client: Option<String>,
 ) -> impl Future<Output = ()> + Send {
     let connection_id = crate::runtime::new_id();
     let span = tracing::info_span!("connection", thread_id = %thread.id(), %connection_id);
@@ -44,22 +57,35 @@ pub fn serve(
     let (snapshot, subscription) = thread.subscribe();
     let snapshot = snapshot_frame(snapshot);
     let (sink, stream) = socket.split();
+    let Peer {
+        principal,
+        client,
+        revoked,
+    } = peer;
     let origin = Origin {
         connection_id,
         client,
+        decided_by: principal.decided_by(),
     };
+    let sender = Sender { principal, origin };
     async move {
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
         // whatever the woken run and other tasks do first.
         tokio::select! {
             biased;
-            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &origin) => {}
-            _ = write(sink, snapshot, &subscription, shutdown) => {}
+            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &sender) => {}
+            _ = write(sink, snapshot, &subscription, shutdown, revoked) => {}
         }
         info!("disconnected");
     }
     .instrument(span)
+}
+
+/// Who sends this connection's frames.
+struct Sender {
+    principal: Principal,
+    origin: Origin,
 }
 
 async fn read(
@@ -67,7 +93,7 @@ async fn read(
     thread: &Arc<Thread>,
     outbox: &Outbox,
     max_frame_bytes: usize,
-    origin: &Origin,
+    sender: &Sender,
 ) {
     while let Some(Ok(message)) = stream.next().await {
         let reply = match message {
@@ -81,7 +107,7 @@ async fn read(
                 )
                 .into(),
             ),
-            Message::Text(text) => handle(thread, text.as_str(), origin),
+            Message::Text(text) => handle(thread, text.as_str(), sender),
             Message::Binary(_) => Some(
                 ErrorBody::new(
                     ErrorCode::InvalidMessage,
@@ -122,7 +148,7 @@ impl From<ErrorBody> for Reply {
 }
 
 /// Applies one client frame; what to send back to this connection alone.
-fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
+fn handle(thread: &Arc<Thread>, text: &str, sender: &Sender) -> Option<Reply> {
     let message = match ClientMessage::from_json(text) {
         Ok(message) => message,
         Err(e) => {
@@ -130,8 +156,15 @@ fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
             return Some(ErrorBody::new(ErrorCode::InvalidMessage, e.to_string()).into());
         }
     };
+    if let Err(e) = permitted(&sender.principal, thread, &message) {
+        info!(error = %e, "request forbidden");
+        return Some(e.body().into());
+    }
+    let origin = &sender.origin;
     let result = match message {
-        ClientMessage::SendMessage { content } => thread.send_message(content),
+        ClientMessage::SendMessage { content } => {
+            thread.send_message(content, origin.decided_by.clone())
+        }
         ClientMessage::Decision {
             interrupt_id,
             decision_id,
@@ -150,7 +183,7 @@ fn handle(thread: &Arc<Thread>, text: &str, origin: &Origin) -> Option<Reply> {
                 Err(e) => Err(e),
             }
         }
-        ClientMessage::Cancel => thread.cancel(),
+        ClientMessage::Cancel => thread.cancel(origin.decided_by.clone()),
     };
     match result {
         Ok(()) => None,
@@ -167,6 +200,7 @@ async fn write(
     snapshot: Frame,
     subscription: &Subscription,
     shutdown: CancellationToken,
+    revoked: CancellationToken,
 ) -> Result<(), axum::Error> {
     let outbox = subscription.outbox();
     sink.send(text(snapshot)).await?;
@@ -177,6 +211,12 @@ async fn write(
                 biased;
                 _ = shutdown.cancelled() => {
                     let close = CloseFrame { code: GOING_AWAY, reason: "server shutting down".into() };
+                    sink.send(Message::Close(Some(close))).await?;
+                    return Ok(());
+                }
+                _ = revoked.cancelled() => {
+                    info!("credential revoked; closing");
+                    let close = CloseFrame { code: POLICY, reason: "signed out".into() };
                     sink.send(Message::Close(Some(close))).await?;
                     return Ok(());
                 }
@@ -192,6 +232,31 @@ async fn write(
             sink.feed(text(frame)).await?;
         }
         sink.flush().await?;
+    }
+}
+
+/// Whether the connection's principal may send this frame.
+fn permitted(
+    principal: &Principal,
+    thread: &Thread,
+    message: &ClientMessage,
+) -> Result<(), RuntimeError> {
+    let allowed = match message {
+        ClientMessage::Decision { .. } => principal.can_decide(),
+        ClientMessage::SendMessage { .. } | ClientMessage::Cancel => {
+            principal.can_run(thread.owner())
+        }
+    };
+    match (allowed, message) {
+        (true, _) => Ok(()),
+        (false, ClientMessage::Decision { .. }) => Err(RuntimeError::Forbidden(format!(
+            "only approvers and admins decide; you are a {}",
+            principal.role().as_str()
+        ))),
+        (false, _) => Err(RuntimeError::Forbidden(format!(
+            "a {} cannot start or stop runs on this thread",
+            principal.role().as_str()
+        ))),
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
-use axum::routing::{get, post};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{delete, get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
@@ -18,13 +19,17 @@ use tower_http::services::ServeDir;
 
 use crate::agent::{self, Agent};
 use crate::api;
+use crate::auth::{self, AuthState};
+use crate::pages;
+use crate::receipts::{ReceiptError, Signer};
 use crate::runtime::Runtime;
 use crate::settings::{Settings, Storage};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Arc<Runtime>,
+    pub auth: Arc<AuthState>,
     pub leptos: LeptosOptions,
     /// Assets change on disk while serving (`cargo leptos watch`).
     pub watch: bool,
@@ -36,6 +41,12 @@ pub struct AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<AuthState> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
     }
 }
 
@@ -54,26 +65,76 @@ pub fn router(state: AppState) -> Router {
         true => assets,
         false => assets.precompressed_br(),
     };
+    // The app's pages: signed-in only.
     let site = Router::new()
-        .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
         .leptos_routes(&state, pages, shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .route("/account", get(pages::account))
+        .route("/account/tokens", post(pages::create_token))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(pages::revoke_token),
+        )
+        .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/users/{user_id}", post(pages::change_user))
+        .route("/threads/{thread_id}/audit", get(pages::audit))
+        .layer(from_fn(auth::http::require_page))
         .layer(CompressionLayer::new());
-    Router::new()
-        .route("/healthz", get(api::healthz))
+    use api::{accounts, session, threads};
+    let api = Router::new()
         .route(
             "/api/threads",
-            post(api::create_thread).get(api::list_threads),
+            post(threads::create_thread).get(threads::list_threads),
         )
-        .route("/api/threads/{thread_id}", get(api::get_thread))
+        .route("/api/threads/{thread_id}", get(threads::get_thread))
         .route(
             "/api/threads/{thread_id}/decisions",
-            get(api::list_decisions),
+            get(threads::list_decisions),
         )
-        .route("/ws/threads/{thread_id}", get(api::connect))
+        .route("/ws/threads/{thread_id}", get(threads::connect))
+        .route(
+            "/api/tokens",
+            post(accounts::create_token).get(accounts::list_tokens),
+        )
+        .route("/api/tokens/{token_id}", delete(accounts::revoke_token))
+        .route(
+            "/api/users",
+            post(accounts::create_user).get(accounts::list_users),
+        )
+        .route(
+            "/api/users/{user_id}",
+            axum::routing::patch(accounts::change_user),
+        )
+        .route_layer(from_fn(auth::http::require));
+    // Reachable signed out.
+    let open = Router::new()
+        .route(
+            "/api/session",
+            post(session::sign_in)
+                .delete(session::sign_out)
+                .get(session::me),
+        )
+        .route("/api/receipts/key", get(session::receipt_key))
+        .route("/api/receipts/keys", get(session::receipt_keys))
+        .route("/signin", get(pages::sign_in).post(pages::sign_in_form))
+        .route("/signout", post(pages::sign_out))
+        .route("/setup", get(pages::setup).post(pages::setup_form));
+    let signed = Router::new()
+        .merge(api)
+        .merge(open)
         .merge(site)
+        .layer(from_fn_with_state(state.auth.clone(), auth::http::identify))
+        .layer(state.auth.layer());
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
+        .merge(signed)
+        .layer(from_fn_with_state(
+            state.auth.clone(),
+            auth::http::check_origin,
+        ))
         .with_state(state)
 }
 
@@ -87,12 +148,15 @@ pub enum StartError {
     },
     #[error(transparent)]
     Storage(#[from] StoreError),
+    #[error(transparent)]
+    Receipts(#[from] ReceiptError),
 }
 
 /// A server, bound and with its storage open, ready to serve.
 pub struct Application {
     listener: TcpListener,
     runtime: Arc<Runtime>,
+    auth: Arc<AuthState>,
     leptos: LeptosOptions,
     watch: bool,
 }
@@ -112,12 +176,27 @@ impl Application {
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
         let bound = listener.local_addr().unwrap_or(addr);
-        let runtime = match settings.storage {
-            Storage::Memory => Runtime::new(settings.runs, agent),
+        let (runtime, auth) = match settings.storage {
+            Storage::Memory => {
+                // Accounts need a database even when threads are kept in
+                // memory: a private one, gone with the process.
+                let (pool, backend) = store::connect("sqlite::memory:").await?;
+                let auth = AuthState::open(&settings.auth, pool, backend, "memory").await?;
+                (Runtime::new(settings.runs, agent), auth)
+            }
             Storage::Database(db) => {
                 let server_id = db.server_id.unwrap_or_else(|| default_server_id(bound));
-                let store = Store::open(&db.url, &server_id, db.lease).await?;
-                Runtime::durable(settings.runs, agent, store).await?
+                let signer = Signer::load(settings.auth.receipt_key.as_ref(), &settings.data_dir)?;
+                let store = Store::open(&db.url, &server_id, db.lease, Arc::new(signer)).await?;
+                let auth = AuthState::open(
+                    &settings.auth,
+                    store.pool().clone(),
+                    store.backend(),
+                    &server_id,
+                )
+                .await?;
+                auth.follow_revocations(store.revocations());
+                (Runtime::durable(settings.runs, agent, store).await?, auth)
             }
         };
         let mut leptos = settings.site.leptos;
@@ -125,9 +204,24 @@ impl Application {
         Ok(Self {
             listener,
             runtime,
+            auth,
             leptos,
             watch: settings.site.watch,
         })
+    }
+
+    /// The one-time link that creates the first admin, while no account
+    /// exists and none was configured.
+    pub fn setup_link(&self) -> Option<String> {
+        let base = match self.auth.public_url() {
+            Some(url) => url.to_owned(),
+            None => format!("http://{}", self.leptos.site_addr),
+        };
+        self.auth.setup_link(&base)
+    }
+
+    pub fn auth(&self) -> &Arc<AuthState> {
+        &self.auth
     }
 
     /// Where it listens (the real port when the settings said 0).
@@ -144,6 +238,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let state = AppState {
             runtime: self.runtime.clone(),
+            auth: self.auth.clone(),
             leptos: self.leptos,
             watch: self.watch,
             shutdown: shutdown.clone(),
@@ -154,7 +249,9 @@ impl Application {
         let listener = self.listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, router(state))
+        // The peer's address: sign-in failures are counted per address.
+        let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;
         connections.close();

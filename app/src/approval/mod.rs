@@ -56,6 +56,9 @@ pub fn ApprovalPanel(
     #[prop(optional)]
     modes: Vec<CardMode>,
     #[prop(optional)] node_ref: NodeRef<leptos::html::Section>,
+    /// `false` for someone who may see the request but not decide it.
+    #[prop(default = true)]
+    may_decide: bool,
 ) -> impl IntoView {
     let count = interrupt.action_requests.len();
     let several = count > 1;
@@ -70,7 +73,7 @@ pub fn ApprovalPanel(
         .map(|(i, request)| {
             let allowed: Vec<DecisionType> = DecisionType::ALL
                 .into_iter()
-                .filter(|d| interrupt.allows(i, *d))
+                .filter(|d| may_decide && interrupt.allows(i, *d))
                 .collect();
             let mode = modes.get(i).cloned().unwrap_or(CardMode::View);
             let on_choose = Callback::new(move |decision: Decision| {
@@ -125,12 +128,17 @@ pub fn ApprovalPanel(
                     }}
                 </p>
             </header>
+            {(!may_decide).then(|| view! {
+                <p class="notice" role="status" data-testid="approver-needed">
+                    "Waiting for an approver: only approvers and admins decide."
+                </p>
+            })}
             {move || (phase.get() == Phase::Offline).then(|| view! {
                 <p class="notice" role="status">"Disconnected: reconnecting before you can decide."</p>
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="decision-error">{e}</p> })}
             <div class="cards">{cards}</div>
-            {several.then(|| view! {
+            {(several && may_decide).then(|| view! {
                 <button
                     class="primary"
                     data-testid="submit-all"

@@ -12,7 +12,10 @@ pub fn OutcomeCard(outcome: ResolvedInterrupt) -> impl IntoView {
         .iter()
         .zip(&outcome.decisions)
         .map(|(request, decision)| {
-            let (class, title, detail) = describe(request, decision, outcome.by);
+            let (class, mut title, detail) = describe(request, decision, outcome.by);
+            if let Some(person) = &outcome.decided_by {
+                title = format!("{title} · by {}", person.name);
+            }
             view! {
                 <div class=format!("outcome {class}") data-testid="outcome" data-outcome=class>
                     <p class="outcome-title">{title}</p>

@@ -110,12 +110,12 @@ async fn carry_out(
         }
     };
     match decision {
-        Decision::Approve => execute(ctx, &plan).await,
+        Decision::Approve => execute(ctx, &plan, &plan.to_args()).await,
         Decision::Edit { edited_action } => {
             let edited = ResearchPlan::parse(&edited_action.args)
                 .map_err(|e| AgentError::Failed(format!("edited plan is invalid: {e}")))?;
             say(ctx, "Using your edited plan.\n").await;
-            execute(ctx, &edited).await
+            execute(ctx, &edited, &edited_action.args).await
         }
         Decision::Reject { message } => {
             ctx.tool_result(
@@ -135,7 +135,9 @@ async fn carry_out(
     }
 }
 
-async fn execute(ctx: &RunContext, plan: &ResearchPlan) -> Result<(), AgentError> {
+/// Runs the plan; `approved` are the arguments as the person approved them.
+async fn execute(ctx: &RunContext, plan: &ResearchPlan, approved: &Args) -> Result<(), AgentError> {
+    ctx.authorize(CREATE_RESEARCH_PLAN, approved)?;
     let topic = plan.topic();
     say(ctx, &format!("Researching {topic}:\n")).await;
     for (i, step) in plan.steps().iter().enumerate() {

@@ -47,16 +47,14 @@ pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::UnboundedR
                     continue;
                 };
                 match store.resolution(&interrupt_id).await {
-                    Ok(Some((decision_id, decisions, by))) => {
-                        thread.apply_stored_resolution(&interrupt_id, decision_id, decisions, by)
-                    }
+                    Ok(Some(stored)) => thread.apply_stored_resolution(&interrupt_id, stored),
                     Ok(None) => {}
                     Err(e) => tracing::warn!(%interrupt_id, error = %e, "resolution not read"),
                 }
             }
             Notice::Cancel { thread_id } => {
                 if let Some(thread) = loaded(&thread_id) {
-                    let _ = thread.cancel();
+                    let _ = thread.cancel(None);
                 }
             }
         }

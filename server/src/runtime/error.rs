@@ -24,6 +24,9 @@ pub enum RuntimeError {
     InvalidDecision(String),
     #[error("nothing is running on this thread")]
     NoActiveRun,
+    /// The signed-in person may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// A decision could not be saved, so it was not applied.
     #[error("the decision could not be saved: {0}")]
     DecisionNotSaved(StoreError),
@@ -40,6 +43,7 @@ impl RuntimeError {
             Self::StaleInterrupt(_) | Self::DecidedElsewhere(_) => ErrorCode::StaleInterrupt,
             Self::InvalidDecision(_) => ErrorCode::InvalidDecision,
             Self::NoActiveRun => ErrorCode::NoActiveRun,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::DecisionNotSaved(_) | Self::Storage(_) => ErrorCode::StorageFailed,
         }
     }

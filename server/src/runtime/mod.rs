@@ -104,14 +104,15 @@ impl Runtime {
         self.shared.store.as_ref()
     }
 
-    /// A new, empty thread; stored before it is announced, so any server
-    /// can open it at once.
-    pub async fn create_thread(&self) -> Result<Arc<Thread>, RuntimeError> {
-        let thread = Thread::new(new_id(), self.shared.clone());
+    /// A new, empty thread of `owner`'s; stored before it is announced, so
+    /// any server can open it at once.
+    pub async fn create_thread(&self, owner: Option<&str>) -> Result<Arc<Thread>, RuntimeError> {
+        let thread = Thread::new(new_id(), owner.map(str::to_owned), self.shared.clone());
         if let Some(store) = &self.shared.store {
             store
                 .commit(Write::Thread {
                     id: thread.id().to_owned(),
+                    owner: owner.map(str::to_owned),
                     at: millis(SystemTime::now()),
                 })
                 .await?;
@@ -158,18 +159,19 @@ impl Runtime {
         Ok(Some(thread))
     }
 
-    /// Threads, most recently updated first.
-    pub async fn list(&self) -> Result<Vec<ThreadSummary>, RuntimeError> {
+    /// Threads, most recently updated first: every one, or `owner`'s.
+    pub async fn list(&self, owner: Option<&str>) -> Result<Vec<ThreadSummary>, RuntimeError> {
         if let Some(store) = &self.shared.store {
             // Read our own writes: a thread created a moment ago is listed.
             store.flush().await?;
-            return Ok(store.list_threads(LIST_LIMIT).await?);
+            return Ok(store.list_threads(LIST_LIMIT, owner).await?);
         }
         let threads: Vec<_> = self
             .threads
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
+            .filter(|t| owner.is_none() || t.owner() == owner)
             .cloned()
             .collect();
         let mut rows: Vec<_> = threads.iter().map(|t| t.summary()).collect();

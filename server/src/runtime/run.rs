@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use protocol::{ChatMessage, Interrupt, RunStatus, ToolStatus};
+use protocol::{Args, ChatMessage, Interrupt, RunStatus, ToolStatus};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
@@ -47,6 +47,18 @@ impl RunHost for LiveRun {
     fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
         info!(tool = name, ?status, "tool result");
         self.thread.tool_result(&self.run_id, name, status, output);
+    }
+
+    fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError> {
+        match self.thread.approved(tool, args) {
+            true => Ok(()),
+            false => {
+                warn!(tool, "tool refused: not the arguments a person approved");
+                Err(AgentError::Failed(format!(
+                    "`{tool}` was not run: its arguments are not the ones a person approved."
+                )))
+            }
+        }
     }
 
     fn interrupt(

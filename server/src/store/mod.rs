@@ -17,12 +17,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::receipts::Signer;
+
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-pub use notify::Notice;
-pub use read::{Recovery, StoredPending, StoredRun, StoredThread, LOST_RUN};
+pub use notify::{Notice, REVOCATIONS};
+pub use read::{Recovery, StoredPending, StoredResolution, StoredRun, StoredThread, LOST_RUN};
 pub use rows::RunState;
 pub use write::{Origin, Write};
 
@@ -49,6 +51,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Signs each resolution's receipt as it is committed.
+    signer: Arc<Signer>,
     writes: mpsc::UnboundedSender<write::Queued>,
     /// Writes a person waits on, committed before the rest of the queue.
     urgent: mpsc::UnboundedSender<write::Queued>,
@@ -57,6 +61,8 @@ pub struct Store {
     url: String,
     /// How long an active run's owner vouches for it between renewals.
     lease: Duration,
+    /// Credentials other servers revoked (`kind:id`), for sign-in to act on.
+    revocations: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Store {
@@ -67,58 +73,53 @@ impl Store {
         url: &str,
         server_id: &str,
         lease: Duration,
+        signer: Arc<Signer>,
     ) -> Result<Arc<Self>, StoreError> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        };
-        if backend == Backend::Sqlite {
-            create_parent_dir(url)?;
-        }
-        let pool = AnyPoolOptions::new()
-            // SQLite takes one writer at a time; the queue is that writer.
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL: readers never wait for the writer. NORMAL: a
-                        // commit survives a killed process (not a power cut).
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA busy_timeout = 5000",
-                            "PRAGMA foreign_keys = ON",
-                        ] {
-                            sqlx::Executor::execute(&mut *conn, pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let (pool, backend) = connect(url).await?;
+        // Any server of the cluster can then show any receipt's key.
+        sqlx::query(
+            "INSERT INTO receipt_keys (kid, x, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (kid) DO NOTHING",
+        )
+        .bind(signer.kid())
+        .bind(&signer.jwk().x)
+        .bind(millis(SystemTime::now()))
+        .execute(&pool)
+        .await?;
         let (writes, queue) = mpsc::unbounded_channel();
         let (urgent, urgent_queue) = mpsc::unbounded_channel();
         let _ = notify::SERVER.set(server_id.to_owned());
         tokio::spawn(write::commit_loop(
             pool.clone(),
             backend,
+            signer.clone(),
             urgent_queue,
             queue,
         ));
         Ok(Arc::new(Self {
             pool,
             backend,
+            signer,
             writes,
             urgent,
             server_id: server_id.to_owned(),
             url: url.to_owned(),
             lease,
+            revocations: tokio::sync::broadcast::channel(256).0,
         }))
+    }
+
+    /// Credentials other servers revoked, as they are heard of.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.revocations.subscribe()
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn signer(&self) -> &Arc<Signer> {
+        &self.signer
     }
 
     pub fn backend(&self) -> Backend {
@@ -158,7 +159,9 @@ impl Store {
             // A connection of its own, beside the queue's.
             let queued = write::Queued { write, done: None };
             let batch = std::slice::from_ref(&queued);
-            return Ok(write::commit_batch(&self.pool, self.backend, batch).await?[0]);
+            return Ok(
+                write::commit_batch(&self.pool, self.backend, &self.signer, batch).await?[0],
+            );
         }
         // SQLite takes one writer at a time: a second one would wait on the
         // file lock, polling. The queue's own lane is faster.
@@ -207,6 +210,57 @@ pub fn millis(t: SystemTime) -> i64 {
 
 pub fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+/// Opens a pool on `url` (creating an SQLite file's directory) and runs
+/// the migrations. `sqlite::memory:` gives a private in-memory database
+/// (the accounts of a server that keeps threads in memory).
+pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let in_memory = url.contains(":memory:");
+    if backend == Backend::Sqlite && !in_memory {
+        create_parent_dir(url)?;
+    }
+    let connections = match (backend, in_memory) {
+        // Each connection to `:memory:` is a database of its own.
+        (_, true) => 1,
+        // SQLite takes one writer at a time; the queue is that writer.
+        (Backend::Sqlite, false) => 4,
+        (Backend::Postgres, _) => 8,
+    };
+    let mut options = AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(10));
+    if in_memory {
+        options = options.idle_timeout(None).max_lifetime(None);
+    }
+    let pool = options
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL: readers never wait for the writer. NORMAL: a
+                    // commit survives a killed process (not a power cut).
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 5000",
+                        "PRAGMA foreign_keys = ON",
+                    ] {
+                        sqlx::Executor::execute(&mut *conn, pragma).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok((pool, backend))
 }
 
 fn create_parent_dir(url: &str) -> Result<(), StoreError> {

@@ -14,6 +14,8 @@ use super::{Store, StoreError};
 
 pub const EVENTS: &str = "hitl_events";
 pub const DECISIONS: &str = "hitl_decisions";
+/// Revoked sessions, tokens and accounts (payload `server \n kind:id`).
+pub const REVOCATIONS: &str = "hitl_auth";
 
 /// What another server told this one.
 #[derive(Debug)]
@@ -64,7 +66,10 @@ impl Store {
     /// would be needed to catch up, so it asks for them with `lagged`.
     pub async fn listen(&self) -> Result<mpsc::UnboundedReceiver<Notice>, StoreError> {
         let mut listener = PgListener::connect(&self.url).await?;
-        listener.listen_all([EVENTS, DECISIONS]).await?;
+        listener
+            .listen_all([EVENTS, DECISIONS, REVOCATIONS])
+            .await?;
+        let revocations = self.revocations.clone();
         let (notices, receiver) = mpsc::unbounded_channel();
         let me = self.server_id.clone();
         tokio::spawn(async move {
@@ -77,6 +82,14 @@ impl Store {
                         continue;
                     }
                 };
+                if notification.channel() == REVOCATIONS {
+                    if let Some((server, revoked)) = notification.payload().split_once('\n') {
+                        if server != me {
+                            let _ = revocations.send(revoked.to_owned());
+                        }
+                    }
+                    continue;
+                }
                 let mut parts = notification.payload().splitn(3, '\n');
                 let (Some(server), Some(thread_id), Some(body)) =
                     (parts.next(), parts.next(), parts.next())

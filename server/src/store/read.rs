@@ -4,11 +4,13 @@
 use std::time::SystemTime;
 
 use protocol::{
-    ChatMessage, Decision, DecisionRecord, Interrupt, ResolvedBy, ResolvedInterrupt, ThreadSummary,
+    ChatMessage, DecidedBy, Decision, DecisionRecord, Interrupt, ResolvedBy, ResolvedInterrupt,
+    ThreadSummary,
 };
 
 use super::rows::{
-    self, ClaimedRow, DecisionRow, InterruptRow, MessageRow, RunRow, RunState, SummaryRow,
+    self, ClaimedRow, DecisionRow, InterruptRow, MessageRow, ResolutionRow, RunRow, RunState,
+    SummaryRow,
 };
 use super::{from_millis, millis, Store, StoreError};
 use crate::time::rfc3339;
@@ -16,6 +18,8 @@ use crate::time::rfc3339;
 /// A thread as stored, enough to rebuild it in memory.
 pub struct StoredThread {
     pub id: String,
+    /// The account that created it.
+    pub owner: Option<String>,
     pub title: String,
     pub updated_at: SystemTime,
     pub messages: Vec<ChatMessage>,
@@ -31,6 +35,8 @@ pub struct StoredRun {
     /// Running or interrupted.
     pub status: RunState,
     pub owner: String,
+    /// The account whose message started it.
+    pub started_by: Option<String>,
 }
 
 /// The interrupt an active run stopped at, with the checkpoint it resumes
@@ -39,7 +45,16 @@ pub struct StoredRun {
 pub struct StoredPending {
     pub interrupt: Interrupt,
     pub checkpoint: serde_json::Value,
-    pub resolved: Option<(Vec<Decision>, ResolvedBy)>,
+    pub resolved: Option<StoredResolution>,
+}
+
+/// How an interrupt was resolved, as stored.
+#[derive(Clone, Debug)]
+pub struct StoredResolution {
+    pub decision_id: Option<String>,
+    pub decisions: Vec<Decision>,
+    pub by: ResolvedBy,
+    pub decided_by: Option<DecidedBy>,
 }
 
 /// What a starting server found.
@@ -55,15 +70,26 @@ pub struct Recovery {
 pub const LOST_RUN: &str = "The server stopped while this run was working, so it could not finish. Send your message again.";
 
 impl Store {
-    /// Threads, most recently updated first.
-    pub async fn list_threads(&self, limit: i64) -> Result<Vec<ThreadSummary>, StoreError> {
-        let rows: Vec<SummaryRow> = sqlx::query_as(
-            "SELECT id, title, status, updated_at FROM threads \
-             ORDER BY updated_at DESC, id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+    /// Threads, most recently updated first: every one, or `owner`'s.
+    pub async fn list_threads(
+        &self,
+        limit: i64,
+        owner: Option<&str>,
+    ) -> Result<Vec<ThreadSummary>, StoreError> {
+        let query = match owner {
+            None => sqlx::query_as(
+                "SELECT id, title, status, updated_at FROM threads \
+                 ORDER BY updated_at DESC, id LIMIT $1",
+            )
+            .bind(limit),
+            Some(owner) => sqlx::query_as(
+                "SELECT id, title, status, updated_at FROM threads WHERE owner_id = $2 \
+                 ORDER BY updated_at DESC, id LIMIT $1",
+            )
+            .bind(limit)
+            .bind(owner),
+        };
+        let rows: Vec<SummaryRow> = query.fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(ThreadSummary {
@@ -77,8 +103,8 @@ impl Store {
     }
 
     pub async fn load_thread(&self, id: &str) -> Result<Option<StoredThread>, StoreError> {
-        let Some((title, updated_at)): Option<(String, i64)> =
-            sqlx::query_as("SELECT title, updated_at FROM threads WHERE id = $1")
+        let Some((title, updated_at, owner)): Option<(String, i64, Option<String>)> =
+            sqlx::query_as("SELECT title, updated_at, owner_id FROM threads WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -101,7 +127,8 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let rows: Vec<InterruptRow> = sqlx::query_as(
             "SELECT i.body, i.checkpoint, i.after_message, i.resolved_by, i.decision_id, \
-             i.decisions, r.status AS run_status FROM interrupts i JOIN runs r ON r.id = i.run_id \
+             i.decisions, i.decided_by_id, i.decided_by_name, r.status AS run_status \
+             FROM interrupts i JOIN runs r ON r.id = i.run_id \
              WHERE i.thread_id = $1 ORDER BY i.created_at, i.id",
         )
         .bind(id)
@@ -111,6 +138,7 @@ impl Store {
         let mut pending = None;
         for row in rows {
             let interrupt: Interrupt = parse("interrupt", &row.body)?;
+            let decided_by = decider(row.decided_by_id, row.decided_by_name);
             let record = match (row.resolved_by, row.decisions) {
                 (Some(by), Some(decisions)) => Some(ResolvedInterrupt {
                     interrupt: interrupt.clone(),
@@ -118,6 +146,7 @@ impl Store {
                     decisions: parse::<Vec<Decision>>("decisions", &decisions)?,
                     by: rows::resolved_by(&by)?,
                     after_message: row.after_message as usize,
+                    decided_by,
                 }),
                 _ => None,
             };
@@ -127,13 +156,18 @@ impl Store {
                 pending = Some(StoredPending {
                     interrupt,
                     checkpoint: parse("checkpoint", &row.checkpoint)?,
-                    resolved: record.as_ref().map(|r| (r.decisions.clone(), r.by)),
+                    resolved: record.as_ref().map(|r| StoredResolution {
+                        decision_id: r.decision_id.clone(),
+                        decisions: r.decisions.clone(),
+                        by: r.by,
+                        decided_by: r.decided_by.clone(),
+                    }),
                 });
             }
             resolved.extend(record);
         }
         let run: Option<RunRow> = sqlx::query_as(
-            "SELECT id, status, owner FROM runs WHERE thread_id = $1 \
+            "SELECT id, status, owner, started_by FROM runs WHERE thread_id = $1 \
              AND status IN ('running', 'interrupted') ORDER BY started_at DESC LIMIT 1",
         )
         .bind(id)
@@ -144,6 +178,7 @@ impl Store {
                 id: row.id,
                 status: RunState::parse(&row.status)?,
                 owner: row.owner,
+                started_by: row.started_by,
             }),
             None => None,
         };
@@ -155,6 +190,7 @@ impl Store {
         }
         Ok(Some(StoredThread {
             id: id.to_owned(),
+            owner,
             title,
             updated_at: from_millis(updated_at),
             messages,
@@ -168,8 +204,8 @@ impl Store {
     pub async fn decisions(&self, thread_id: &str) -> Result<Vec<DecisionRecord>, StoreError> {
         let rows: Vec<DecisionRow> = sqlx::query_as(
             "SELECT interrupt_id, run_id, decision_id, decisions, resolved_by, connection_id, \
-             client, server, decided_at FROM decisions WHERE thread_id = $1 \
-             ORDER BY decided_at, id",
+             client, server, decided_at, decided_by_id, decided_by_name, receipt \
+             FROM decisions WHERE thread_id = $1 ORDER BY decided_at, id",
         )
         .bind(thread_id)
         .fetch_all(&self.pool)
@@ -186,6 +222,12 @@ impl Store {
                     client: row.client,
                     server: row.server,
                     decided_at: rfc3339(from_millis(row.decided_at)),
+                    decided_by: decider(row.decided_by_id, row.decided_by_name),
+                    receipt: row
+                        .receipt
+                        .as_deref()
+                        .map(|r| parse("receipt", r))
+                        .transpose()?,
                 })
             })
             .collect()
@@ -278,21 +320,38 @@ impl Store {
     pub async fn resolution(
         &self,
         interrupt_id: &str,
-    ) -> Result<Option<(Option<String>, Vec<Decision>, ResolvedBy)>, StoreError> {
-        let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT decision_id, decisions, resolved_by FROM interrupts WHERE id = $1",
+    ) -> Result<Option<StoredResolution>, StoreError> {
+        let row: Option<ResolutionRow> = sqlx::query_as(
+            "SELECT decision_id, decisions, resolved_by, decided_by_id, decided_by_name \
+             FROM interrupts WHERE id = $1",
         )
         .bind(interrupt_id)
         .fetch_optional(&self.pool)
         .await?;
         match row {
-            Some((decision_id, Some(decisions), Some(by))) => Ok(Some((
+            Some(ResolutionRow {
                 decision_id,
-                parse("decisions", &decisions)?,
-                rows::resolved_by(&by)?,
-            ))),
+                decisions: Some(decisions),
+                resolved_by: Some(by),
+                decided_by_id,
+                decided_by_name,
+            }) => Ok(Some(StoredResolution {
+                decision_id,
+                decisions: parse("decisions", &decisions)?,
+                by: rows::resolved_by(&by)?,
+                decided_by: decider(decided_by_id, decided_by_name),
+            })),
             _ => Ok(None),
         }
+    }
+
+    /// Every receipt key the servers on this database have signed with.
+    pub async fn receipt_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT kid, x FROM receipt_keys ORDER BY created_at, kid")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// How many threads are stored.
@@ -308,5 +367,12 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, St
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         what: what.to_owned(),
         reason: e.to_string(),
+    })
+}
+
+fn decider(id: Option<String>, name: Option<String>) -> Option<DecidedBy> {
+    Some(DecidedBy {
+        user_id: id?,
+        name: name?,
     })
 }

@@ -110,7 +110,19 @@ pub struct InterruptRow {
     pub resolved_by: Option<String>,
     pub decision_id: Option<String>,
     pub decisions: Option<String>,
+    pub decided_by_id: Option<String>,
+    pub decided_by_name: Option<String>,
     pub run_status: String,
+}
+
+/// An interrupt's resolution columns.
+#[derive(sqlx::FromRow)]
+pub struct ResolutionRow {
+    pub decision_id: Option<String>,
+    pub decisions: Option<String>,
+    pub resolved_by: Option<String>,
+    pub decided_by_id: Option<String>,
+    pub decided_by_name: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -118,6 +130,7 @@ pub struct RunRow {
     pub id: String,
     pub status: String,
     pub owner: String,
+    pub started_by: Option<String>,
 }
 
 /// A row of the audit log.
@@ -132,6 +145,9 @@ pub struct DecisionRow {
     pub client: Option<String>,
     pub server: String,
     pub decided_at: i64,
+    pub decided_by_id: Option<String>,
+    pub decided_by_name: Option<String>,
+    pub receipt: Option<String>,
 }
 
 /// A run this server claimed.

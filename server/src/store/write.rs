@@ -1,17 +1,22 @@
 //! The write queue: what changes, and the task that commits it in batches.
 
-use protocol::{Decision, Interrupt, ResolvedBy, Role, RunStatus};
+use protocol::{DecidedBy, Decision, Interrupt, ReceiptPayload, ResolvedBy, Role, RunStatus};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+
 use super::rows::{self, RunState};
 use super::{Backend, StoreError};
+use crate::receipts::Signer;
 
 /// Where a decision came from, for the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct Origin {
     pub connection_id: String,
     pub client: Option<String>,
+    /// The signed-in person on that connection (none with sign-in off).
+    pub decided_by: Option<DecidedBy>,
 }
 
 /// One change to stored state. Times are Unix milliseconds.
@@ -21,6 +26,8 @@ pub enum Write {
     Nothing,
     Thread {
         id: String,
+        /// The account that created it.
+        owner: Option<String>,
         at: i64,
     },
     Title {
@@ -38,6 +45,8 @@ pub enum Write {
         thread_id: String,
         run_id: String,
         user_message: Option<String>,
+        /// The account whose message started it.
+        started_by: Option<String>,
         owner: String,
         lease_until: i64,
         at: i64,
@@ -83,6 +92,8 @@ pub enum Write {
         server: String,
         /// The deciding server runs the run: it goes on at once.
         resumes: bool,
+        /// Signed by the writer and kept with the audit record.
+        receipt: Box<ReceiptPayload>,
         at: i64,
     },
     RunFinished {
@@ -114,6 +125,7 @@ const fn batch_size(backend: Backend) -> usize {
 pub(super) async fn commit_loop(
     pool: AnyPool,
     backend: Backend,
+    signer: Arc<Signer>,
     mut urgent: mpsc::UnboundedReceiver<Queued>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
 ) {
@@ -141,7 +153,7 @@ pub(super) async fn commit_loop(
                 Err(_) => break,
             }
         }
-        match commit_batch(&pool, backend, &batch).await {
+        match commit_batch(&pool, backend, &signer, &batch).await {
             Ok(effects) => {
                 for (queued, effect) in batch.drain(..).zip(effects) {
                     if let Some(done) = queued.done {
@@ -153,9 +165,10 @@ pub(super) async fn commit_loop(
                 // One bad write must not take the others down with it.
                 tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
                 for queued in batch.drain(..) {
-                    let result = commit_batch(&pool, backend, std::slice::from_ref(&queued))
-                        .await
-                        .map(|effects| effects[0]);
+                    let result =
+                        commit_batch(&pool, backend, &signer, std::slice::from_ref(&queued))
+                            .await
+                            .map(|effects| effects[0]);
                     if let Err(e) = &result {
                         tracing::error!(error = %e, write = ?queued.write, "write lost");
                     }
@@ -171,6 +184,7 @@ pub(super) async fn commit_loop(
 pub(super) async fn commit_batch(
     pool: &AnyPool,
     backend: Backend,
+    signer: &Signer,
     batch: &[Queued],
 ) -> Result<Vec<bool>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -184,7 +198,7 @@ pub(super) async fn commit_batch(
                 }
                 effects.push(true);
             }
-            write => effects.push(apply(&mut tx, backend, write).await?),
+            write => effects.push(apply(&mut tx, backend, signer, write).await?),
         }
     }
     // One round trip for all of them, in order, delivered at commit.
@@ -212,6 +226,7 @@ const NOTIFY_LIMIT: usize = 7900;
 async fn apply(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    signer: &Signer,
     write: &Write,
 ) -> Result<bool, StoreError> {
     match write {
@@ -245,13 +260,14 @@ async fn apply(
             set_run_status(tx, run_id, RunState::Running).await?;
             touch(tx, thread_id, Some("running"), *at).await?;
         }
-        Write::Thread { id, at } => {
+        Write::Thread { id, owner, at } => {
             sqlx::query(
-                "INSERT INTO threads (id, title, status, created_at, updated_at) \
-                 VALUES ($1, '', 'idle', $2, $2)",
+                "INSERT INTO threads (id, title, status, created_at, updated_at, owner_id) \
+                 VALUES ($1, '', 'idle', $2, $2, $3)",
             )
             .bind(id)
             .bind(at)
+            .bind(owner)
             .execute(&mut **tx)
             .await?;
         }
@@ -284,13 +300,14 @@ async fn apply(
             thread_id,
             run_id,
             user_message,
+            started_by,
             owner,
             lease_until,
             at,
         } => {
             sqlx::query(
                 "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at, \
-                 lease_until) VALUES ($1, $2, 'running', $3, $4, $5, $6)",
+                 lease_until, started_by) VALUES ($1, $2, 'running', $3, $4, $5, $6, $7)",
             )
             .bind(run_id)
             .bind(thread_id)
@@ -298,6 +315,7 @@ async fn apply(
             .bind(owner)
             .bind(at)
             .bind(lease_until)
+            .bind(started_by)
             .execute(&mut **tx)
             .await?;
             touch(tx, thread_id, Some("running"), *at).await?;
@@ -339,29 +357,40 @@ async fn apply(
             origin,
             server,
             resumes,
+            receipt,
             at,
         } => {
             let decisions = serde_json::to_string(decisions).expect("decisions serialize");
             let by = rows::resolved_by_name(*by);
+            let decider = origin.as_ref().and_then(|o| o.decided_by.as_ref());
+            let decider_id = decider.map(|d| d.user_id.as_str());
+            let decider_name = decider.map(|d| d.name.as_str());
             // Set once: whoever gets here second changes nothing.
             let resolved = sqlx::query(
                 "UPDATE interrupts SET resolved_at = $1, resolved_by = $2, decision_id = $3, \
-                 decisions = $4 WHERE id = $5 AND resolved_at IS NULL",
+                 decisions = $4, decided_by_id = $5, decided_by_name = $6 \
+                 WHERE id = $7 AND resolved_at IS NULL",
             )
             .bind(at)
             .bind(by)
             .bind(decision_id)
             .bind(&decisions)
+            .bind(decider_id)
+            .bind(decider_name)
             .bind(interrupt_id)
             .execute(&mut **tx)
             .await?;
             if resolved.rows_affected() == 0 {
                 return Ok(false);
             }
+            // Signed only once it is the resolution that counts.
+            let receipt = serde_json::to_string(&signer.sign((**receipt).clone()))
+                .expect("receipts serialize");
             sqlx::query(
                 "INSERT INTO decisions (id, interrupt_id, thread_id, run_id, decision_id, \
-                 decisions, resolved_by, connection_id, client, server, decided_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 decisions, resolved_by, connection_id, client, server, decided_at, \
+                 decided_by_id, decided_by_name, receipt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(crate::runtime::new_id())
             .bind(interrupt_id)
@@ -374,6 +403,9 @@ async fn apply(
             .bind(origin.as_ref().and_then(|o| o.client.as_deref()))
             .bind(server)
             .bind(at)
+            .bind(decider_id)
+            .bind(decider_name)
+            .bind(receipt)
             .execute(&mut **tx)
             .await?;
             if *resumes {

@@ -21,6 +21,7 @@ async fn sigterm_closes_sockets_with_going_away_and_exits_zero() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("HITL_IN_MEMORY", "1")
+        .env("HITL_AUTH", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -114,4 +115,53 @@ fn agent_settings_are_checked_at_start() {
         ("HITL_TOOL_APPROVAL", "send_email:approve"),
     ]);
     assert!(stderr.contains("unknown tool `send_email`"), "{stderr}");
+}
+
+#[test]
+fn sign_in_may_be_off_only_on_loopback() {
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", format!("0.0.0.0:{}", free_port()))
+        .env("HITL_IN_MEMORY", "1")
+        .env("HITL_AUTH", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HITL_AUTH") && stderr.contains("loopback"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_first_start_without_accounts_prints_one_setup_link() {
+    use std::io::{BufRead, BufReader};
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("HITL_IN_MEMORY", "1")
+        .env_remove("HITL_BOOTSTRAP_ADMIN")
+        .env_remove("HITL_AUTH")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let link = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix(&format!("http://127.0.0.1:{port}/setup?token="))
+                .map(str::to_owned)
+        })
+        .expect("a setup link on stdout");
+    assert!(link.len() >= 20, "a token worth guessing: {link}");
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/setup?token={link}"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
 }

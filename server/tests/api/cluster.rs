@@ -244,3 +244,80 @@ async fn cancel_on_b_stops_a_run_that_lives_on_a() {
     assert_eq!(started["user_message"], "research plan for Rust");
     on_b.recv_type("interrupt").await;
 }
+
+#[tokio::test]
+async fn two_servers_share_accounts_sessions_and_revocations() {
+    use crate::people::{closed_with, Person};
+    let signed = [
+        ("HITL_AUTH", "on"),
+        ("HITL_BOOTSTRAP_ADMIN", "admin:admin password"),
+    ];
+    let Some((_storage, a, b)) = two_servers(&signed).await else {
+        return;
+    };
+    // Signed in on A, the same cookie works on B.
+    let admin = Person::signed_in(&a.base, "admin", "admin password").await;
+    let bob_on_a = admin.add_person("bob", "approver").await;
+    let mut bob_on_b = Person::anonymous(&b.base);
+    let cookie = bob_on_a
+        .http
+        .get(bob_on_a.url("/api/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie.status(), 200);
+    assert_eq!(
+        bob_on_b.sign_in("bob", "bob password").await.status(),
+        200,
+        "accounts are shared"
+    );
+    let token = bob_on_a.create_token("script").await;
+    let script_on_b = Person::with_token(&b.base, token["token"].as_str().unwrap());
+    assert_eq!(
+        script_on_b.get("/api/session").await.1["name"],
+        "bob",
+        "tokens are shared"
+    );
+
+    // A run on A, decided by Bob on B: the receipt names Bob.
+    let (thread_id, _on_a, interrupt) = admin.interrupted().await;
+    let (mut on_b, _) = bob_on_b.connect(&thread_id).await;
+    on_b.approve(&interrupt).await;
+    let resolved = on_b.recv_type("interrupt_resolved").await;
+    assert_eq!(resolved["decided_by"]["name"], "bob");
+    on_b.recv_type("run_finished").await;
+    let log = admin
+        .get(&format!("/api/threads/{thread_id}/decisions"))
+        .await
+        .1;
+    assert_eq!(log[0]["receipt"]["payload"]["decided_by"]["name"], "bob");
+    assert_eq!(log[0]["server"], "server-b");
+
+    // Revoked on A: B refuses the token and closes its sockets at once.
+    let (mut script_socket, _) = script_on_b.connect(&thread_id).await;
+    let token_id = token["token_id"].as_str().unwrap();
+    let (status, _) = bob_on_a
+        .send("DELETE", &format!("/api/tokens/{token_id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        closed_with(&mut script_socket, Duration::from_secs(1)).await,
+        1008
+    );
+    assert_eq!(script_on_b.get("/api/threads").await.0, 401);
+    // Signed out on B: that session is gone on A too.
+    let session_cookie_on_a = Person::signed_in(&a.base, "bob", "bob password").await;
+    let (mut socket_on_b, _) = bob_on_b.connect(&thread_id).await;
+    assert_eq!(bob_on_b.send("DELETE", "/api/session", None).await.0, 204);
+    assert_eq!(
+        closed_with(&mut socket_on_b, Duration::from_secs(1)).await,
+        1008
+    );
+    assert_eq!(
+        session_cookie_on_a.get("/api/session").await.0,
+        200,
+        "other sessions stay"
+    );
+    bob_on_b = Person::anonymous(&b.base);
+    assert_eq!(bob_on_b.get("/api/session").await.0, 401);
+}

@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use server::agent::{Agent, ResearchAgent};
 use server::runtime::Runtime;
-use server::settings::{Database, Runs, Settings, Storage};
+use server::settings::{Auth, Database, Runs, Settings, Storage};
 use server::startup::Application;
 use server::store::Store;
 use tokio::net::TcpStream;
@@ -35,11 +35,17 @@ pub fn fast_config() -> Runs {
 }
 
 /// The settings every test server starts from: an ephemeral port on
-/// loopback, threads in memory, no pause between streamed chunks.
+/// loopback, threads in memory, no pause between streamed chunks, and
+/// sign-in off (the suites of `signin`, `roles`, `tokens` and `receipts`
+/// turn it on).
 pub fn test_settings(runs: Runs) -> Settings {
     let mut settings = Settings {
         runs,
         storage: Storage::Memory,
+        auth: Auth {
+            enabled: false,
+            ..Auth::default()
+        },
         ..Settings::default()
     };
     settings.site.leptos.site_addr = "127.0.0.1:0".parse().unwrap();
@@ -70,6 +76,7 @@ impl TestServer {
                 server_id: Some("test".into()),
                 lease: Duration::from_secs(15),
             }),
+            data_dir: dir.path().to_owned(),
             ..test_settings(fast_config())
         };
         let server = Self::build(settings, agent).await;

@@ -26,7 +26,7 @@ async fn a_thousand_threads_at_once_all_complete() {
     }
     let interrupted = server
         .runtime
-        .list()
+        .list(None)
         .await
         .unwrap()
         .iter()
@@ -57,7 +57,7 @@ async fn a_thousand_threads_at_once_all_complete() {
     assert_eq!(completed, THREADS);
     assert!(server
         .runtime
-        .list()
+        .list(None)
         .await
         .unwrap()
         .iter()

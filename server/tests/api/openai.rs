@@ -490,7 +490,7 @@ async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
     let model = FakeModel::start(vec![plan_turn(), answer("Resumed and done.")]).await;
     let (server, store, _dir) = TestServer::stored(model.agent(|_| {})).await;
     let (thread_id, _client, _) = server.interrupted("Research Tokio").await;
-    let (_, checkpoint) = stored_checkpoint(&store, &thread_id).await;
+    let (pending, checkpoint) = stored_checkpoint(&store, &thread_id).await;
 
     let fresh = server.create_thread().await;
     let (mut client, _) = server.connect(&fresh).await;
@@ -499,6 +499,7 @@ async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
         .thread(&fresh)
         .unwrap()
         .resume(
+            &pending,
             checkpoint,
             server::agent::Resolution::Decided(vec![protocol::Decision::Approve]),
         )

@@ -78,13 +78,19 @@ impl Process {
             // The same server restarted, unless a test names another.
             .env("HITL_SERVER_ID", "server-a")
             .env("RUST_LOG", "warn")
+            // Sign-in has suites of its own; a test that wants it says so.
+            .env("HITL_AUTH", "off")
             .env_remove("HITL_IN_MEMORY")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         match storage {
             Storage::Sqlite(dir) => command.env("HITL_DATA_DIR", dir).env_remove("DATABASE_URL"),
-            Storage::Postgres(url) => command.env("DATABASE_URL", url),
+            // Each server its own data directory (its receipt key).
+            Storage::Postgres(url) => command.env("DATABASE_URL", url).env(
+                "HITL_DATA_DIR",
+                std::env::temp_dir().join(format!("hitl-{port}")),
+            ),
         };
         let child = command.spawn().unwrap();
         let process = Self {

@@ -25,6 +25,7 @@ async fn a_run_resumes_from_the_checkpoint_saved_at_its_interrupt() {
     let thread = server.runtime.thread(&fresh).unwrap();
     thread
         .resume(
+            &pending,
             checkpoint.clone(),
             Resolution::Decided(vec![Decision::Approve]),
         )
@@ -38,12 +39,15 @@ async fn a_run_resumes_from_the_checkpoint_saved_at_its_interrupt() {
     assert_eq!(of_type(&frames, "tool_result")[0]["status"], "executed");
     assert_eq!(frames.last().unwrap()["status"], "completed");
 
-    thread.resume(checkpoint, Resolution::Expired).unwrap();
+    thread
+        .resume(&pending, checkpoint, Resolution::Expired)
+        .unwrap();
     let frames = client.recv_until("run_finished").await;
     assert_eq!(of_type(&frames, "tool_result")[0]["status"], "expired");
 
     thread
         .resume(
+            &pending,
             serde_json::json!({"stage": "unheard_of"}),
             Resolution::Expired,
         )

@@ -34,25 +34,7 @@ tell the user briefly what happened. If the person rejected the plan, acknowledg
 and ask how to change it. If the request expired unanswered, say that nobody answered it (it \
 was not rejected).";
 
-/// A value kept out of logs and error messages.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use crate::settings::Secret;
 
 #[derive(Clone, Debug)]
 pub struct OpenAiConfig {
@@ -310,14 +292,21 @@ impl Inner {
             let tool = tools::find(name)
                 .ok_or_else(|| AgentError::BadCheckpoint(format!("unknown tool `{name}`")))?;
             let (status, output) = match decision {
-                Decision::Approve => (ToolStatus::Executed, (tool.execute)(&arguments(call)?)),
-                Decision::Edit { edited_action } => (
-                    ToolStatus::Executed,
-                    format!(
-                        "The user edited the arguments before it ran. {}",
-                        (tool.execute)(&edited_action.args)
-                    ),
-                ),
+                Decision::Approve => {
+                    let args = arguments(call)?;
+                    ctx.authorize(name, &args)?;
+                    (ToolStatus::Executed, (tool.execute)(&args))
+                }
+                Decision::Edit { edited_action } => {
+                    ctx.authorize(name, &edited_action.args)?;
+                    (
+                        ToolStatus::Executed,
+                        format!(
+                            "The user edited the arguments before it ran. {}",
+                            (tool.execute)(&edited_action.args)
+                        ),
+                    )
+                }
                 Decision::Reject { message } => {
                     let mut output =
                         "The user rejected this call, so the tool did not run.".to_owned();

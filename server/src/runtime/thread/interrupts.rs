@@ -9,7 +9,8 @@
 use std::sync::{Arc, MutexGuard};
 
 use protocol::{
-    Decision, Interrupt, InterruptResolved, ResolvedBy, ResolvedInterrupt, ServerMessage,
+    Args, Decision, Interrupt, InterruptResolved, Person, ResolvedBy, ResolvedInterrupt,
+    ServerMessage,
 };
 use tokio::sync::oneshot;
 
@@ -17,6 +18,7 @@ use super::state::{State, Waiter};
 use super::writes::Resolved;
 use super::{Frame, Thread};
 use crate::contract::Resolution;
+use crate::receipts::args_digest;
 use crate::runtime::decision::validate;
 use crate::runtime::RuntimeError;
 use crate::store::{Origin, Store, StoreError};
@@ -99,10 +101,22 @@ impl Thread {
             });
         };
         validate(pending, &decisions, self.shared.agent.as_ref())?;
+        if self.shared.runs.separation_of_duties {
+            let starter = state.run.as_ref().and_then(|r| r.started_by.as_deref());
+            let decider = origin.decided_by.as_ref().map(|p| p.user_id.as_str());
+            if starter.is_some() && starter == decider {
+                return Err(RuntimeError::Forbidden(
+                    "you started this run, so another approver must decide its requests \
+                     (separation of duties)"
+                        .into(),
+                ));
+            }
+        }
         let resolution = Resolved {
             decision_id,
             decisions,
             by: ResolvedBy::User,
+            decided_by: origin.decided_by.clone(),
         };
 
         let Some(store) = self.shared.store.clone() else {
@@ -189,6 +203,7 @@ impl Thread {
             decision_id: resolution.decision_id,
             decisions: resolution.decisions,
             by: resolution.by,
+            decided_by: resolution.decided_by,
         });
         self.publish(state, &event);
     }
@@ -205,9 +220,10 @@ impl Thread {
             decision_id: None,
             decisions: rejections(pending, EXPIRED),
             by: ResolvedBy::Timeout,
+            decided_by: None,
         };
         let Some(store) = self.shared.store.clone() else {
-            self.reject_pending(&mut state, EXPIRED, ResolvedBy::Timeout);
+            self.reject_pending(&mut state, EXPIRED, ResolvedBy::Timeout, None);
             return true;
         };
         let write = self.resolved_write(pending, &resolution, None, true);
@@ -231,7 +247,13 @@ impl Thread {
     /// Resolves the pending interrupt, if any, with a rejection per action,
     /// without telling the run (which is ending, or has stopped waiting).
     /// A claimed interrupt is left to the decision being saved.
-    pub(super) fn reject_pending(&self, state: &mut State, reason: &str, by: ResolvedBy) {
+    pub(super) fn reject_pending(
+        &self,
+        state: &mut State,
+        reason: &str,
+        by: ResolvedBy,
+        decided_by: Option<Person>,
+    ) {
         let Some(pending) = state.unclaimed() else {
             return;
         };
@@ -239,10 +261,34 @@ impl Thread {
             decision_id: None,
             decisions: rejections(pending, reason),
             by,
+            decided_by,
         };
         self.persist(|| self.resolved_write(pending, &resolution, None, true));
         state.take_waiter();
         self.announce_resolution(state, resolution);
+    }
+}
+
+impl Thread {
+    /// Whether the thread's latest decision approved running `tool` with
+    /// `args`: proposed and approved, or edited to exactly these.
+    pub(crate) fn approved(&self, tool: &str, args: &Args) -> bool {
+        let state = self.lock();
+        let Some(last) = state.view.resolved_interrupts.last() else {
+            return false;
+        };
+        let digest = args_digest(args);
+        let requests = &last.interrupt.action_requests;
+        requests
+            .iter()
+            .zip(&last.decisions)
+            .any(|(request, decision)| match decision {
+                Decision::Approve => request.name == tool && args_digest(&request.args) == digest,
+                Decision::Edit { edited_action } => {
+                    edited_action.name == tool && args_digest(&edited_action.args) == digest
+                }
+                Decision::Reject { .. } => false,
+            })
     }
 }
 
@@ -289,6 +335,7 @@ pub(super) fn resolved_frame(record: &ResolvedInterrupt) -> Frame {
         decision_id: record.decision_id.clone(),
         decisions: record.decisions.clone(),
         by: record.by,
+        decided_by: record.decided_by.clone(),
     });
     Frame::from(message.to_json())
 }

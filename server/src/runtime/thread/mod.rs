@@ -29,8 +29,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use protocol::{
-    ChatMessage, MessageDelta, ResolvedBy, Role, RunFinished, RunStarted, RunStatus, ServerMessage,
-    ThreadSummary, ToolResult, ToolStatus,
+    ChatMessage, Interrupt, MessageDelta, Person, ResolvedBy, ResolvedInterrupt, Role, RunFinished,
+    RunStarted, RunStatus, ServerMessage, ThreadSummary, ToolResult, ToolStatus,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -53,14 +53,17 @@ const TEXT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct Thread {
     id: Arc<str>,
+    /// The account that created it: who, besides approvers, may see it.
+    owner: Option<Arc<str>>,
     state: Mutex<State>,
     pub(crate) shared: Arc<Shared>,
 }
 
 impl Thread {
-    pub(crate) fn new(id: String, shared: Arc<Shared>) -> Arc<Self> {
+    pub(crate) fn new(id: String, owner: Option<String>, shared: Arc<Shared>) -> Arc<Self> {
         Arc::new(Self {
             id: id.into(),
+            owner: owner.map(Into::into),
             state: Mutex::new(State::new(SystemTime::now())),
             shared,
         })
@@ -68,6 +71,10 @@ impl Thread {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     pub(crate) fn id_arc(&self) -> Arc<str> {
@@ -122,8 +129,13 @@ impl Thread {
         self.lock().view.messages.clone()
     }
 
-    /// Records the user's message and starts a run on it (rule 3: one at a time).
-    pub fn send_message(self: &Arc<Self>, content: String) -> Result<(), RuntimeError> {
+    /// Records the user's message and starts a run on it (rule 3: one at a
+    /// time). `sender`: the signed-in person who sent it.
+    pub fn send_message(
+        self: &Arc<Self>,
+        content: String,
+        sender: Option<Person>,
+    ) -> Result<(), RuntimeError> {
         if content.trim().is_empty() {
             return Err(RuntimeError::EmptyMessage);
         }
@@ -138,7 +150,7 @@ impl Thread {
                 content: content.clone(),
             };
             self.persist(|| self.message_write(state.view.messages.len(), &message));
-            self.begin_run(&mut state, Some(content.clone()))
+            self.begin_run(&mut state, Some(content.clone()), sender)
         };
         let input = Start::Input(RunInput::Message(content));
         run::spawn(self.clone(), run_id, cancel, input);
@@ -148,15 +160,31 @@ impl Thread {
     /// Starts a run that continues from a checkpoint an agent saved at an
     /// interrupt, with the resolution that interrupt got: the path a server
     /// takes for an interrupt decided after a restart.
+    /// `interrupt` is the request that `resolution` answers: it joins the
+    /// thread's answered interrupts, so the run may carry out what it approved.
     pub fn resume(
         self: &Arc<Self>,
+        interrupt: &Interrupt,
         checkpoint: serde_json::Value,
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
         let (run_id, cancel) = {
             let mut state = self.lock();
             state.refuse_if_running()?;
-            self.begin_run(&mut state, None)
+            let (decisions, by) = match &resolution {
+                Resolution::Decided(decisions) => (decisions.clone(), ResolvedBy::User),
+                Resolution::Expired => (Vec::new(), ResolvedBy::Timeout),
+            };
+            let after_message = state.view.messages.len();
+            state.view.resolved_interrupts.push(ResolvedInterrupt {
+                interrupt: interrupt.clone(),
+                decision_id: None,
+                decisions,
+                by,
+                after_message,
+                decided_by: None,
+            });
+            self.begin_run(&mut state, None, None)
         };
         let input = Start::Input(RunInput::Resume {
             checkpoint,
@@ -170,6 +198,7 @@ impl Thread {
         &self,
         state: &mut State,
         user_message: Option<String>,
+        started_by: Option<Person>,
     ) -> (Arc<str>, CancellationToken) {
         let run_id: Arc<str> = new_id().into();
         let cancel = CancellationToken::new();
@@ -178,11 +207,14 @@ impl Thread {
             cancel: cancel.clone(),
             waiter: None,
             remote: false,
+            started_by: started_by.as_ref().map(|p| p.user_id.as_str().into()),
         });
-        self.persist(|| self.run_started_write(&run_id, user_message.clone()));
+        let starter = started_by.as_ref().map(|p| p.user_id.clone());
+        self.persist(|| self.run_started_write(&run_id, user_message.clone(), starter));
         let started = ServerMessage::RunStarted(RunStarted {
             run_id: run_id.to_string(),
             user_message,
+            started_by,
         });
         self.publish(state, &started);
         (run_id, cancel)
@@ -232,8 +264,8 @@ impl Thread {
     }
 
     /// Stops the active run (rule 6). A pending interrupt resolves as a
-    /// rejection by the user.
-    pub fn cancel(&self) -> Result<(), RuntimeError> {
+    /// rejection by the user (`by`, when signed in).
+    pub fn cancel(&self, by: Option<Person>) -> Result<(), RuntimeError> {
         let mut state = self.lock();
         let Some(run) = state.run.as_ref() else {
             return Err(RuntimeError::NoActiveRun);
@@ -245,7 +277,7 @@ impl Thread {
             return Ok(());
         }
         let cancel = run.cancel.clone();
-        self.reject_pending(&mut state, "Cancelled by the user.", ResolvedBy::User);
+        self.reject_pending(&mut state, "Cancelled by the user.", ResolvedBy::User, by);
         cancel.cancel();
         tracing::info!(thread_id = %self.id, "run cancel requested");
         Ok(())
@@ -259,7 +291,7 @@ impl Thread {
         }
         self.close_text(&mut state);
         // Only reachable if an agent ended without awaiting its interrupt.
-        self.reject_pending(&mut state, "The run ended.", ResolvedBy::User);
+        self.reject_pending(&mut state, "The run ended.", ResolvedBy::User, None);
         self.persist(|| self.run_finished_write(run_id, status, error.clone()));
         let finished = ServerMessage::RunFinished(RunFinished {
             run_id: run_id.to_owned(),

@@ -2,12 +2,13 @@
 //! events that server sends through the database, applies them with the
 //! same reducer, and forwards them to this server's connections.
 
-use protocol::{Decision, ResolvedBy, RunStarted, ServerMessage};
+use protocol::{RunStarted, ServerMessage};
 use tokio_util::sync::CancellationToken;
 
 use super::state::{RunHandle, Waiter};
 use super::writes::Resolved;
 use super::{deliver, Frame, Thread};
+use crate::store::StoredResolution;
 
 impl Thread {
     /// Applies another server's event for this thread and forwards it.
@@ -26,6 +27,7 @@ impl Thread {
             ServerMessage::RunStarted(RunStarted {
                 run_id,
                 user_message,
+                started_by,
             }) => {
                 if let Some(content) = user_message {
                     state.title_from(content);
@@ -35,6 +37,7 @@ impl Thread {
                     cancel: CancellationToken::new(),
                     waiter: None,
                     remote: true,
+                    started_by: started_by.as_ref().map(|p| p.user_id.as_str().into()),
                 });
             }
             ServerMessage::Interrupt(_) => {
@@ -58,13 +61,7 @@ impl Thread {
 
     /// Another server saved a resolution of the interrupt this server's run
     /// waits at: the run goes on with it.
-    pub(crate) fn apply_stored_resolution(
-        &self,
-        interrupt_id: &str,
-        decision_id: Option<String>,
-        decisions: Vec<Decision>,
-        by: ResolvedBy,
-    ) {
+    pub(crate) fn apply_stored_resolution(&self, interrupt_id: &str, stored: StoredResolution) {
         let mut state = self.lock();
         let waiting = state
             .run
@@ -82,9 +79,10 @@ impl Thread {
         self.persist(|| self.run_resumed_write(&run_id));
         tracing::info!(%interrupt_id, "decision from another server received");
         let resolution = Resolved {
-            decision_id,
-            decisions,
-            by,
+            decision_id: stored.decision_id,
+            decisions: stored.decisions,
+            by: stored.by,
+            decided_by: stored.decided_by,
         };
         self.resolve(&mut state, resolution);
     }

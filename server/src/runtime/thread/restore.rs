@@ -30,7 +30,7 @@ impl Thread {
         stored: StoredThread,
         shared: Arc<Shared>,
     ) -> (Arc<Self>, Option<Restart>) {
-        let thread = Thread::new(stored.id.clone(), shared);
+        let thread = Thread::new(stored.id.clone(), stored.owner.clone(), shared);
         let restart = thread.reload(stored, false);
         (thread, restart)
     }
@@ -71,10 +71,10 @@ impl Thread {
             let mut waiter = None;
             match stored.pending {
                 Some(p) if owned => match p.resolved {
-                    Some((decisions, by)) => {
-                        let resolution = match by {
+                    Some(resolved) => {
+                        let resolution = match resolved.by {
                             ResolvedBy::Timeout => Resolution::Expired,
-                            ResolvedBy::User => Resolution::Decided(decisions),
+                            ResolvedBy::User => Resolution::Decided(resolved.decisions),
                         };
                         self.persist(|| self.run_resumed_write(&id));
                         let input = RunInput::Resume {
@@ -112,6 +112,7 @@ impl Thread {
                 cancel: cancel.clone(),
                 waiter,
                 remote: !owned,
+                started_by: run.started_by.as_deref().map(Into::into),
             });
             restart = start.map(|start| Restart {
                 run_id: id,

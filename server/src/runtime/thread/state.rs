@@ -41,6 +41,8 @@ pub(super) struct RunHandle {
     pub waiter: Option<Waiter>,
     /// The run lives on another server; this copy follows its events.
     pub remote: bool,
+    /// The account whose message started it (separation of duties).
+    pub started_by: Option<Arc<str>>,
 }
 
 /// The run's side of the pending interrupt. The agent's checkpoint is not
@@ -146,10 +148,12 @@ mod tests {
             cancel: CancellationToken::new(),
             waiter: None,
             remote,
+            started_by: None,
         });
         state.apply(&ServerMessage::RunStarted(RunStarted {
             run_id: "r".into(),
             user_message: Some("  Plan a study of tides  ".into()),
+            started_by: None,
         }));
     }
 
@@ -191,6 +195,7 @@ mod tests {
             decision_id: None,
             decisions: vec![],
             by: ResolvedBy::Timeout,
+            decided_by: None,
         });
         assert!(state.apply(&resolved));
         assert!(state.run.as_ref().unwrap().waiter.is_none());

@@ -4,11 +4,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use protocol::{ChatMessage, Decision, Interrupt, ResolvedBy, RunStatus};
+use protocol::{
+    ChatMessage, Decision, Interrupt, Person, ReceiptAction, ReceiptPayload, ResolvedBy, RunStatus,
+};
 
 use super::state::State;
 use super::Thread;
+use crate::receipts::args_digest;
 use crate::store::{millis, Origin, Write};
+use crate::time::rfc3339;
 
 impl Thread {
     /// Queues a change for storage, if there is any.
@@ -52,7 +56,12 @@ impl Thread {
         }
     }
 
-    pub(super) fn run_started_write(&self, run_id: &str, user_message: Option<String>) -> Write {
+    pub(super) fn run_started_write(
+        &self,
+        run_id: &str,
+        user_message: Option<String>,
+        started_by: Option<String>,
+    ) -> Write {
         let lease = self
             .shared
             .store
@@ -63,6 +72,7 @@ impl Thread {
             thread_id: self.id.to_string(),
             run_id: run_id.to_owned(),
             user_message,
+            started_by,
             owner: self.server_id(),
             lease_until: millis(now + lease),
             at: millis(now),
@@ -107,8 +117,8 @@ impl Thread {
         }
     }
 
-    /// A resolution of `interrupt` and its audit record. `resumes`: this
-    /// server runs the run, so it goes on at once.
+    /// A resolution of `interrupt`, its audit record and its receipt.
+    /// `resumes`: this server runs the run, so it goes on at once.
     pub(super) fn resolved_write(
         &self,
         interrupt: &Interrupt,
@@ -116,6 +126,31 @@ impl Thread {
         origin: Option<Origin>,
         resumes: bool,
     ) -> Write {
+        let now = SystemTime::now();
+        let receipt = ReceiptPayload {
+            thread_id: self.id.to_string(),
+            interrupt_id: interrupt.interrupt_id.clone(),
+            run_id: interrupt.run_id.clone(),
+            actions: interrupt
+                .action_requests
+                .iter()
+                .map(|a| ReceiptAction {
+                    name: a.name.clone(),
+                    args_sha256: args_digest(&a.args),
+                })
+                .collect(),
+            decisions: resolution.decisions.clone(),
+            by: resolution.by,
+            decided_by: resolution.decided_by.clone(),
+            decided_at: rfc3339(now),
+            server: self.server_id(),
+            kid: self
+                .shared
+                .store
+                .as_ref()
+                .map(|s| s.signer().kid().to_owned())
+                .unwrap_or_default(),
+        };
         Write::Resolved {
             thread_id: self.id.to_string(),
             run_id: interrupt.run_id.clone(),
@@ -126,7 +161,8 @@ impl Thread {
             origin,
             server: self.server_id(),
             resumes,
-            at: millis(SystemTime::now()),
+            receipt: Box::new(receipt),
+            at: millis(now),
         }
     }
 
@@ -143,4 +179,5 @@ pub(super) struct Resolved {
     pub decision_id: Option<String>,
     pub decisions: Vec<Decision>,
     pub by: ResolvedBy,
+    pub decided_by: Option<Person>,
 }

@@ -1,4 +1,7 @@
-//! The HTTP endpoints of PROTOCOL.md and the WebSocket upgrade.
+//! Threads over HTTP, their audit log, and the WebSocket upgrade. A thread
+//! someone may not see is 404 to them, as if it did not exist.
+
+use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, State, WebSocketUpgrade};
@@ -6,14 +9,15 @@ use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use protocol::{
-    DecisionRecord, ErrorBody, ErrorCode, ThreadCreated, ThreadSnapshot, ThreadSummary,
-};
+use protocol::{DecisionRecord, ThreadCreated, ThreadSnapshot, ThreadSummary};
+use tokio_util::sync::CancellationToken;
 
-use crate::runtime::RuntimeError;
+use super::ApiError;
+use crate::auth::http::Caller;
+use crate::auth::Principal;
+use crate::runtime::Thread;
 use crate::socket;
 use crate::startup::AppState;
-use crate::store::StoreError;
 
 /// Frames above this close the connection (1009); below it and above the
 /// configured `max_frame_bytes` they are answered `message_too_large`.
@@ -24,89 +28,63 @@ const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 const READ_BUFFER: usize = 256;
 const WRITE_BUFFER: usize = 4 * 1024;
 
-/// An HTTP error: `{"code", "error"}` with a fitting status.
-#[derive(Debug)]
-pub struct ApiError(StatusCode, ErrorBody);
-
-impl ApiError {
-    fn thread_not_found(id: &str) -> Self {
-        Self(
-            StatusCode::NOT_FOUND,
-            ErrorBody::new(ErrorCode::ThreadNotFound, format!("no thread with id {id}")),
-        )
-    }
-}
-
-impl From<RuntimeError> for ApiError {
-    fn from(error: RuntimeError) -> Self {
-        let status = match error.code() {
-            ErrorCode::StorageFailed => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Self(status, error.body())
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        RuntimeError::Storage(error).into()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
-    }
-}
-
-pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    if state.shutdown.is_cancelled() {
-        return Err(ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorBody::new(ErrorCode::ShuttingDown, "the server is shutting down"),
-        ));
-    }
-    Ok("ok")
+/// The thread `id`, if `caller` may see it.
+pub async fn visible(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> Result<Arc<Thread>, ApiError> {
+    state
+        .runtime
+        .find(id)
+        .await?
+        .filter(|thread| caller.can_see(thread.owner()))
+        .ok_or_else(|| ApiError::thread_not_found(id))
 }
 
 pub async fn create_thread(
     State(state): State<AppState>,
+    Caller(caller): Caller,
 ) -> Result<(StatusCode, Json<ThreadCreated>), ApiError> {
-    let thread = state.runtime.create_thread().await?;
+    if !caller.can_create_threads() {
+        return Err(ApiError::forbidden(
+            "viewers cannot start threads; ask an admin for the requester role",
+        ));
+    }
+    let thread = state.runtime.create_thread(caller.user_id()).await?;
     let created = ThreadCreated {
         thread_id: thread.id().to_owned(),
     };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Every thread for approvers and admins; one's own for the others.
 pub async fn list_threads(
     State(state): State<AppState>,
+    Caller(caller): Caller,
 ) -> Result<Json<Vec<ThreadSummary>>, ApiError> {
-    Ok(Json(state.runtime.list().await?))
+    let owner = match caller.can_see(None) {
+        true => None,
+        false => Some(caller.user_id().unwrap_or_default()),
+    };
+    Ok(Json(state.runtime.list(owner).await?))
 }
 
 pub async fn get_thread(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(thread_id): Path<String>,
 ) -> Result<Json<ThreadSnapshot>, ApiError> {
-    let thread = state
-        .runtime
-        .find(&thread_id)
-        .await?
-        .ok_or_else(|| ApiError::thread_not_found(&thread_id))?;
-    Ok(Json(thread.snapshot()))
+    Ok(Json(visible(&state, &caller, &thread_id).await?.snapshot()))
 }
 
 /// The audit log of a thread's decisions (storage only; empty without).
 pub async fn list_decisions(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(thread_id): Path<String>,
 ) -> Result<Json<Vec<DecisionRecord>>, ApiError> {
-    state
-        .runtime
-        .find(&thread_id)
-        .await?
-        .ok_or_else(|| ApiError::thread_not_found(&thread_id))?;
+    visible(&state, &caller, &thread_id).await?;
     let Some(store) = state.runtime.store() else {
         return Ok(Json(Vec::new()));
     };
@@ -116,14 +94,14 @@ pub async fn list_decisions(
 
 pub async fn connect(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(thread_id): Path<String>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let thread = match state.runtime.find(&thread_id).await {
-        Ok(Some(thread)) => thread,
-        Ok(None) => return ApiError::thread_not_found(&thread_id).into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+    let thread = match visible(&state, &caller, &thread_id).await {
+        Ok(thread) => thread,
+        Err(e) => return e.into_response(),
     };
     let client = headers
         .get(USER_AGENT)
@@ -133,15 +111,27 @@ pub async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    // Closed when the caller's credential is revoked.
+    let revoked = CancellationToken::new();
+    let registration = state.auth.live.register(&caller, revoked.clone());
     let max_frame_bytes = state.runtime.runs().max_frame_bytes;
     let shutdown = state.shutdown.clone();
     let connections = state.connections.clone();
+    let peer = socket::Peer {
+        principal: caller,
+        client,
+        revoked,
+    };
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |ws| {
-            connections.track_future(socket::serve(ws, thread, max_frame_bytes, shutdown, client))
+            let serving = socket::serve(ws, thread, peer, max_frame_bytes, shutdown);
+            connections.track_future(async move {
+                serving.await;
+                drop(registration);
+            })
         })
 }
