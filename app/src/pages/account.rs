@@ -70,7 +70,7 @@ pub fn UsersPage(users: Vec<UserSummary>, error: Option<String>) -> impl IntoVie
             <p class="muted">
                 "Viewers read their own threads; requesters also start runs on them; approvers "
                 "see every thread and decide; admins also manage accounts. A change of role or a "
-                "disabled account signs that person out at once."
+                "disabled account closes that person's open connections at once."
             </p>
             <FormError error/>
             <table class="list" data-testid="users">

@@ -287,3 +287,77 @@ async fn the_sign_in_page_returns_to_where_the_person_was_going() {
     assert_eq!(out.status(), 303);
     assert_eq!(browser.get("/api/session").await.0, 401);
 }
+
+#[tokio::test]
+async fn tokens_and_accounts_are_managed_from_the_pages() {
+    let server = signed_server().await;
+    let admin = admin(&server).await;
+    let page = admin.http.get(server.url("/account")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("API tokens"));
+
+    let made = admin
+        .http
+        .post(server.url("/account/tokens"))
+        .form(&[("name", "ci")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 200);
+    let html = made.text().await.unwrap();
+    let token = html
+        .split("hitl_")
+        .nth(1)
+        .map(|rest| format!("hitl_{}", &rest[..rest.find('<').unwrap()]))
+        .expect("the new token is shown");
+    let program = Person::with_token(&server.url(""), &token);
+    assert_eq!(program.get("/api/session").await.1["name"], "admin");
+    let again = admin.http.get(server.url("/account")).send().await.unwrap();
+    assert!(!again.text().await.unwrap().contains(&token), "shown once only");
+
+    let token_id = admin.get("/api/tokens").await.1[0]["token_id"].as_str().unwrap().to_owned();
+    let revoked = admin
+        .http
+        .post(server.url(&format!("/account/tokens/{token_id}/revoke")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 303);
+    assert_eq!(program.get("/api/session").await.0, 401);
+
+    let added = admin
+        .http
+        .post(server.url("/admin/users"))
+        .form(&[("name", "zoe"), ("password", "zoe password"), ("role", "approver")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 303);
+    let zoe = Person::signed_in(&server.url(""), "zoe", "zoe password").await;
+    assert_eq!(zoe.get("/api/session").await.1["role"], "approver");
+    let listing = admin.http.get(server.url("/admin/users")).send().await.unwrap();
+    assert!(listing.text().await.unwrap().contains("zoe"));
+    // A role change from the row's form signs Zoe out; the page is admins' only.
+    let zoe_id = zoe.get("/api/session").await.1["user_id"].as_str().unwrap().to_owned();
+    let changed = admin
+        .http
+        .post(server.url(&format!("/admin/users/{zoe_id}")))
+        .form(&[("role", "requester"), ("enabled", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 303);
+    assert_eq!(zoe.get("/api/session").await.0, 200, "a new role keeps the session");
+    assert_eq!(zoe.get("/api/session").await.1["role"], "requester");
+    let forbidden = zoe.http.get(server.url("/admin/users")).send().await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let disabled = admin
+        .http
+        .post(server.url(&format!("/admin/users/{zoe_id}")))
+        .form(&[("role", "requester")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 303);
+    assert_eq!(zoe.get("/api/session").await.0, 401, "an unticked box disables");
+}
