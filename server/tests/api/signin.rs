@@ -361,3 +361,29 @@ async fn tokens_and_accounts_are_managed_from_the_pages() {
     assert_eq!(disabled.status(), 303);
     assert_eq!(zoe.get("/api/session").await.0, 401, "an unticked box disables");
 }
+
+#[tokio::test]
+async fn behind_an_https_public_url_the_cookie_is_secure() {
+    let settings = Settings {
+        auth: Auth {
+            public_url: Some("https://console.example".into()),
+            ..auth_on()
+        },
+        ..test_settings(fast_config())
+    };
+    let server = crate::helpers::TestServer::build(settings, Arc::new(ResearchAgent)).await;
+    let signed = Person::anonymous(&server.url("")).sign_in(ADMIN.0, ADMIN.1).await;
+    assert_eq!(signed.status(), 200);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // That public origin may call the API from a browser.
+    let admin = admin(&server).await;
+    let response = admin
+        .http
+        .post(admin.url("/api/threads"))
+        .header("origin", "https://console.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
