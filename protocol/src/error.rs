@@ -45,6 +45,17 @@ pub enum ErrorCode {
     NotFound,
     /// HTTP `409`: an account with that name exists.
     NameTaken,
+    /// HTTP `405`: the path exists, the method does not.
+    MethodNotAllowed,
+    /// HTTP `413`: a request body over the endpoint's limit.
+    PayloadTooLarge,
+    /// HTTP `503` with `Retry-After`: the server has as many connections as
+    /// it takes; try again shortly.
+    Overloaded,
+    /// HTTP `503` from `/readyz`: the server cannot reach its storage.
+    NotReady,
+    /// HTTP `500`: the server failed in a way it did not foresee.
+    Internal,
 }
 
 impl ErrorCode {
@@ -68,6 +79,11 @@ impl ErrorCode {
             Self::InvalidRequest => "invalid_request",
             Self::NotFound => "not_found",
             Self::NameTaken => "name_taken",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Overloaded => "overloaded",
+            Self::NotReady => "not_ready",
+            Self::Internal => "internal",
         }
     }
 }

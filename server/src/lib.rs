@@ -18,14 +18,18 @@
 //! - [`receipts`]: the signed proof of every decision.
 //! - [`pages`]: the pages rendered whole on the server (sign-in, tokens,
 //!   accounts, the audit log).
+//! - [`serve`]: the accept loop and its limits; [`quotas`]: what one
+//!   person may start per minute.
 
 pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod contract;
 pub mod pages;
+pub mod quotas;
 pub mod receipts;
 pub mod runtime;
+pub mod serve;
 pub mod settings;
 pub mod socket;
 pub mod startup;

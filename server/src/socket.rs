@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
 use crate::auth::Principal;
+use crate::quotas::Quotas;
 use crate::runtime::{DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
 use crate::store::Origin;
 
@@ -27,10 +28,14 @@ const GOING_AWAY: u16 = 1001;
 /// Close code 1008: the connection's credential was revoked (signed out,
 /// token revoked, account disabled or its role changed).
 const POLICY: u16 = 1008;
+/// Close code 1009: a frame over the hard limit.
+const TOO_BIG: u16 = 1009;
 
 /// Who is on the other end.
 pub struct Peer {
     pub principal: Principal,
+    /// How many runs they may start.
+    pub quotas: Arc<Quotas>,
     /// The client's `User-Agent`, for the audit log.
     pub client: Option<String>,
     /// Fires when the principal's credential is revoked.
@@ -59,6 +64,7 @@ pub fn serve(
     let (sink, stream) = socket.split();
     let Peer {
         principal,
+        quotas,
         client,
         revoked,
     } = peer;
@@ -67,25 +73,44 @@ pub fn serve(
         client,
         decided_by: principal.decided_by(),
     };
-    let sender = Sender { principal, origin };
+    let sender = Sender {
+        principal,
+        origin,
+        quotas,
+        max_message_chars: thread.shared.runs.max_message_chars,
+    };
+    // The reader's reasons to close: a frame over the hard limit. The
+    // writer sends the close frame.
+    let closing = Closing {
+        revoked,
+        too_big: CancellationToken::new(),
+    };
     async move {
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
         // whatever the woken run and other tasks do first.
         tokio::select! {
             biased;
-            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &sender) => {}
-            _ = write(sink, snapshot, &subscription, shutdown, revoked) => {}
+            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &sender, &closing.too_big) => {}
+            _ = write(sink, snapshot, &subscription, shutdown, &closing) => {}
         }
         info!("disconnected");
     }
     .instrument(span)
 }
 
-/// Who sends this connection's frames.
+/// Who sends this connection's frames, and what they may send.
 struct Sender {
     principal: Principal,
     origin: Origin,
+    quotas: Arc<Quotas>,
+    max_message_chars: usize,
+}
+
+/// Why the writer should close the connection.
+struct Closing {
+    revoked: CancellationToken,
+    too_big: CancellationToken,
 }
 
 async fn read(
@@ -94,8 +119,19 @@ async fn read(
     outbox: &Outbox,
     max_frame_bytes: usize,
     sender: &Sender,
+    too_big: &CancellationToken,
 ) {
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let message = match stream.next().await {
+            Some(Ok(message)) => message,
+            Some(Err(e)) if over_hard_limit(&e) => {
+                info!("frame over the hard limit; closing with 1009");
+                too_big.cancel();
+                // The writer sends the close frame and ends the connection.
+                return std::future::pending().await;
+            }
+            _ => break,
+        };
         let reply = match message {
             Message::Text(text) if text.len() > max_frame_bytes => Some(
                 ErrorBody::new(
@@ -163,6 +199,32 @@ fn handle(thread: &Arc<Thread>, text: &str, sender: &Sender) -> Option<Reply> {
     let origin = &sender.origin;
     let result = match message {
         ClientMessage::SendMessage { content } => {
+            let chars = content.chars().count();
+            if chars > sender.max_message_chars {
+                let max = sender.max_message_chars;
+                return Some(
+                    ErrorBody::new(
+                        ErrorCode::MessageTooLarge,
+                        format!(
+                            "a message may hold at most {max} characters; this one has {chars}"
+                        ),
+                    )
+                    .into(),
+                );
+            }
+            let who = sender.principal.user_id().unwrap_or(LOCAL);
+            if let Err(wait) = sender.quotas.run(who) {
+                return Some(
+                    ErrorBody::new(
+                        ErrorCode::RateLimited,
+                        format!(
+                            "too many runs started this minute; try again in {} s",
+                            wait.secs()
+                        ),
+                    )
+                    .into(),
+                );
+            }
             thread.send_message(content, origin.decided_by.clone())
         }
         ClientMessage::Decision {
@@ -200,7 +262,7 @@ async fn write(
     snapshot: Frame,
     subscription: &Subscription,
     shutdown: CancellationToken,
-    revoked: CancellationToken,
+    closing: &Closing,
 ) -> Result<(), axum::Error> {
     let outbox = subscription.outbox();
     sink.send(text(snapshot)).await?;
@@ -214,7 +276,12 @@ async fn write(
                     sink.send(Message::Close(Some(close))).await?;
                     return Ok(());
                 }
-                _ = revoked.cancelled() => {
+                _ = closing.too_big.cancelled() => {
+                    let close = CloseFrame { code: TOO_BIG, reason: "frame over 1 MiB".into() };
+                    sink.send(Message::Close(Some(close))).await?;
+                    return Ok(());
+                }
+                _ = closing.revoked.cancelled() => {
                     info!("credential revoked; closing");
                     let close = CloseFrame { code: POLICY, reason: "signed out".into() };
                     sink.send(Message::Close(Some(close))).await?;
@@ -258,6 +325,16 @@ fn permitted(
             principal.role().as_str()
         ))),
     }
+}
+
+/// The person a quota counts when sign-in is off.
+const LOCAL: &str = "local";
+
+/// Whether a read failed on a frame or message over the hard limit.
+fn over_hard_limit(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }
 
 fn snapshot_frame(snapshot: ThreadSnapshot) -> Frame {

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{delete, get, post};
-use axum::serve::ListenerExt;
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -15,21 +14,26 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 
 use crate::agent::{self, Agent};
 use crate::api;
 use crate::auth::{self, AuthState};
 use crate::pages;
+use crate::quotas::Quotas;
 use crate::receipts::{ReceiptError, Signer};
 use crate::runtime::Runtime;
-use crate::settings::{Settings, Storage};
+use crate::serve::{self, Gauge};
+use crate::settings::{Http, Limits, Settings, Storage};
 use crate::store::{self, Store, StoreError};
 
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Arc<Runtime>,
     pub auth: Arc<AuthState>,
+    /// What each person may start per minute.
+    pub quotas: Arc<Quotas>,
     pub leptos: LeptosOptions,
     /// Assets change on disk while serving (`cargo leptos watch`).
     pub watch: bool,
@@ -86,7 +90,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(
             "/api/threads",
-            post(threads::create_thread).get(threads::list_threads),
+            post(threads::create_thread)
+                // Its body is not read: anything past a little is a mistake.
+                .layer(RequestBodyLimitLayer::new(NEW_THREAD_BODY_LIMIT))
+                .get(threads::list_threads),
         )
         .route("/api/threads/{thread_id}", get(threads::get_thread))
         .route(
@@ -107,7 +114,9 @@ pub fn router(state: AppState) -> Router {
             "/api/users/{user_id}",
             axum::routing::patch(accounts::change_user),
         )
-        .route_layer(from_fn(auth::http::require));
+        .route_layer(from_fn(auth::http::require))
+        // No endpoint takes more than a small JSON body.
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT));
     // Reachable signed out.
     let open = Router::new()
         .route(
@@ -118,12 +127,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/receipts/key", get(session::receipt_key))
         .route("/api/receipts/keys", get(session::receipt_keys))
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT));
+    // Pages reachable signed out: their errors are pages, not JSON.
+    let open_pages = Router::new()
         .route("/signin", get(pages::sign_in).post(pages::sign_in_form))
         .route("/signout", post(pages::sign_out))
-        .route("/setup", get(pages::setup).post(pages::setup_form));
-    let signed = Router::new()
+        .route("/setup", get(pages::setup).post(pages::setup_form))
+        .layer(RequestBodyLimitLayer::new(API_BODY_LIMIT));
+    // Every error of the API is JSON, unknown paths under it included.
+    let api = Router::new()
         .merge(api)
         .merge(open)
+        .route("/api/{*rest}", any(api::no_such_endpoint))
+        .route("/ws/{*rest}", any(api::no_such_endpoint))
+        .layer(from_fn(api::json_errors));
+    let signed = Router::new()
+        .merge(api)
+        .merge(open_pages)
         .merge(site)
         .layer(from_fn_with_state(state.auth.clone(), auth::http::identify))
         .layer(state.auth.layer());
@@ -137,6 +157,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
+
+/// The largest body an API endpoint takes (a sign-in, a new account).
+const API_BODY_LIMIT: usize = 16 * 1024;
+/// `POST /api/threads` reads no body.
+const NEW_THREAD_BODY_LIMIT: usize = 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +182,8 @@ pub struct Application {
     listener: TcpListener,
     runtime: Arc<Runtime>,
     auth: Arc<AuthState>,
+    http: Http,
+    limits: Limits,
     leptos: LeptosOptions,
     watch: bool,
 }
@@ -205,6 +232,8 @@ impl Application {
             listener,
             runtime,
             auth,
+            http: settings.http,
+            limits: settings.limits,
             leptos,
             watch: settings.site.watch,
         })
@@ -239,21 +268,23 @@ impl Application {
         let state = AppState {
             runtime: self.runtime.clone(),
             auth: self.auth.clone(),
+            quotas: Arc::new(Quotas::new(&self.limits)),
             leptos: self.leptos,
             watch: self.watch,
             shutdown: shutdown.clone(),
             connections: TaskTracker::new(),
         };
         let connections = state.connections.clone();
-        // Without TCP_NODELAY two small frames sent back to back stall ~40 ms.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        // The peer's address: sign-in failures are counted per address.
-        let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        let websockets = state.connections.clone();
+        serve::serve(
+            self.listener,
+            router(state),
+            self.http,
+            Gauge::default(),
+            move || websockets.len(),
+            shutdown,
+        )
+        .await;
         connections.close();
         let _ = tokio::time::timeout(Duration::from_secs(2), connections.wait()).await;
         if let Some(store) = self.runtime.store() {

@@ -8,8 +8,9 @@ pub mod accounts;
 pub mod session;
 pub mod threads;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::{ErrorBody, ErrorCode};
@@ -19,13 +20,14 @@ use crate::runtime::RuntimeError;
 use crate::startup::AppState;
 use crate::store::StoreError;
 
-/// An HTTP error: `{"code", "error"}` with a fitting status.
+/// An HTTP error: `{"code", "error"}` with a fitting status (and the
+/// seconds to wait, for a 429).
 #[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub ErrorBody);
+pub struct ApiError(pub StatusCode, pub ErrorBody, pub Option<u64>);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, error: impl Into<String>) -> Self {
-        Self(status, ErrorBody::new(code, error))
+        Self(status, ErrorBody::new(code, error), None)
     }
 
     pub fn thread_not_found(id: &str) -> Self {
@@ -47,6 +49,13 @@ impl ApiError {
     pub fn not_found(why: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, why)
     }
+
+    /// 429 with `Retry-After: secs`.
+    pub fn rate_limited(why: impl Into<String>, secs: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, why);
+        error.2 = Some(secs.max(1));
+        error
+    }
 }
 
 impl From<RuntimeError> for ApiError {
@@ -56,7 +65,7 @@ impl From<RuntimeError> for ApiError {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self(status, error.body())
+        Self(status, error.body(), None)
     }
 }
 
@@ -83,8 +92,79 @@ impl From<AccountError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        let mut response = (self.0, Json(self.1)).into_response();
+        if let Some(secs) = self.2 {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
+}
+
+/// Every error on the API and the upgrade is `{"code", "error"}`: axum's
+/// own rejections (a path that does not parse, a method the path lacks, a
+/// body that is not the JSON expected, one over the limit) arrive here as
+/// plain text or nothing, and leave as JSON with the same status and
+/// headers (`Allow`, `Retry-After`).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Overloaded,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::InvalidRequest,
+    };
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let error = match (code, text.is_empty()) {
+        (ErrorCode::MethodNotAllowed, _) => {
+            match parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(allowed) if !allowed.is_empty() => {
+                    format!("this path does not take {method}; it takes {allowed}")
+                }
+                _ => format!("this path does not take {method}"),
+            }
+        }
+        (ErrorCode::PayloadTooLarge, _) => "the request body is over this endpoint's limit".into(),
+        (ErrorCode::Internal, _) => "the server failed to answer; try again".into(),
+        (_, false) => text,
+        (_, true) => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&ErrorBody::new(code, error)).expect("errors serialize");
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// Any other path under `/api` or `/ws`.
+pub async fn no_such_endpoint(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no endpoint {}", uri.path()))
 }
 
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {

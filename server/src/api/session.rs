@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::{ErrorCode, Jwk, Me, SignIn};
@@ -25,10 +25,9 @@ pub enum SignInError {
 impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         match e {
-            SignInError::TooSoon(secs) => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
+            SignInError::TooSoon(secs) => ApiError::rate_limited(
                 format!("too many failed sign-ins; try again in {secs} s"),
+                secs,
             ),
             SignInError::Invalid => ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -104,13 +103,6 @@ pub async fn sign_in(
 ) -> Response {
     match sign_in_with(&state, &mut session, address, creds).await {
         Ok(me) => Json(me).into_response(),
-        Err(SignInError::TooSoon(secs)) => {
-            let mut response = ApiError::from(SignInError::TooSoon(secs)).into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            response
-        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

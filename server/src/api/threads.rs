@@ -51,6 +51,15 @@ pub async fn create_thread(
             "viewers cannot start threads; ask an admin for the requester role",
         ));
     }
+    if let Err(wait) = state.quotas.thread(caller.user_id().unwrap_or("local")) {
+        return Err(ApiError::rate_limited(
+            format!(
+                "too many threads started this minute; try again in {} s",
+                wait.secs()
+            ),
+            wait.secs(),
+        ));
+    }
     let thread = state.runtime.create_thread(caller.user_id()).await?;
     let created = ThreadCreated {
         thread_id: thread.id().to_owned(),
@@ -119,6 +128,7 @@ pub async fn connect(
     let connections = state.connections.clone();
     let peer = socket::Peer {
         principal: caller,
+        quotas: state.quotas.clone(),
         client,
         revoked,
     };

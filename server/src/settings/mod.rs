@@ -26,6 +26,8 @@ pub struct Settings {
     pub storage: Storage,
     pub agent: AgentSettings,
     pub auth: Auth,
+    pub http: Http,
+    pub limits: Limits,
     /// Where the SQLite file and the receipt signing key live
     /// (`HITL_DATA_DIR`).
     pub data_dir: PathBuf,
@@ -54,6 +56,9 @@ pub struct Runs {
     pub stream_delay: Duration,
     /// Text frames above this get `message_too_large`; the connection stays.
     pub max_frame_bytes: usize,
+    /// Longest message a person may send, in characters
+    /// (`HITL_MAX_MESSAGE_CHARS`).
+    pub max_message_chars: usize,
     /// Whoever started a run may not decide its requests
     /// (`HITL_SEPARATION_OF_DUTIES`): another approver must.
     pub separation_of_duties: bool,
@@ -78,6 +83,45 @@ pub struct Database {
     /// How long a server that stops renewing keeps its runs before another
     /// takes them over (`HITL_LEASE_SECS`).
     pub lease: Duration,
+}
+
+/// How HTTP connections are held.
+#[derive(Clone, Debug)]
+pub struct Http {
+    /// A request's headers must arrive within this, and a kept-alive
+    /// connection with no request is closed after it
+    /// (`HITL_HEADER_TIMEOUT_SECS`).
+    pub header_timeout: Duration,
+    /// Open connections, HTTP and WebSocket, past which new ones are
+    /// answered 503 (`HITL_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 25_000,
+        }
+    }
+}
+
+/// What one person may start per minute (`0`: no limit).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// `HITL_THREADS_PER_MINUTE`.
+    pub threads_per_minute: u32,
+    /// `HITL_RUNS_PER_MINUTE`: messages that start a run.
+    pub runs_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            threads_per_minute: 60,
+            runs_per_minute: 60,
+        }
+    }
 }
 
 /// Who may do what (`HITL_AUTH` and the variables beside it).
@@ -168,6 +212,8 @@ impl Default for Settings {
             }),
             agent: AgentSettings::Builtin,
             auth: Auth::default(),
+            http: Http::default(),
+            limits: Limits::default(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log_filter: "info".into(),
         }
@@ -181,6 +227,7 @@ impl Default for Runs {
             run_timeout: Duration::from_secs(600),
             stream_delay: Duration::from_millis(40),
             max_frame_bytes: 64 * 1024,
+            max_message_chars: 20_000,
             separation_of_duties: false,
         }
     }
@@ -249,6 +296,8 @@ impl Settings {
             storage: vars.storage(&data_dir),
             agent: vars.agent(),
             auth: vars.auth(site.leptos.site_addr),
+            http: vars.http(),
+            limits: vars.limits(),
             site,
             data_dir,
             log_filter: vars.text("RUST_LOG").unwrap_or(defaults.log_filter),

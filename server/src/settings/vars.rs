@@ -8,8 +8,8 @@ use std::time::Duration;
 use leptos::config::{Env, LeptosOptions, ReloadWSProtocol};
 
 use super::{
-    sqlite_url, AgentSettings, Auth, ConfigError, Database, Runs, Secret, Site, Storage,
-    DEFAULT_ADDR, DEFAULT_OUTPUT_NAME,
+    sqlite_url, AgentSettings, Auth, ConfigError, Database, Http, Limits, Runs, Secret, Site,
+    Storage, DEFAULT_ADDR, DEFAULT_OUTPUT_NAME,
 };
 use crate::agent::openai::{ApprovalPolicy, OpenAiConfig};
 
@@ -101,6 +101,9 @@ impl Vars<'_> {
                 default.stream_delay.as_millis() as u64,
             )),
             max_frame_bytes: self.parsed("HITL_MAX_FRAME_BYTES", default.max_frame_bytes),
+            max_message_chars: self
+                .parsed("HITL_MAX_MESSAGE_CHARS", default.max_message_chars)
+                .max(1),
             separation_of_duties: self.switch("HITL_SEPARATION_OF_DUTIES", false),
         }
     }
@@ -168,6 +171,27 @@ impl Vars<'_> {
             config.system_prompt = prompt;
         }
         Some(config)
+    }
+
+    pub fn http(&mut self) -> Http {
+        let default = Http::default();
+        Http {
+            header_timeout: Duration::from_secs(
+                self.parsed("HITL_HEADER_TIMEOUT_SECS", default.header_timeout.as_secs())
+                    .max(1),
+            ),
+            max_connections: self
+                .parsed("HITL_MAX_CONNECTIONS", default.max_connections)
+                .max(1),
+        }
+    }
+
+    pub fn limits(&mut self) -> Limits {
+        let default = Limits::default();
+        Limits {
+            threads_per_minute: self.parsed("HITL_THREADS_PER_MINUTE", default.threads_per_minute),
+            runs_per_minute: self.parsed("HITL_RUNS_PER_MINUTE", default.runs_per_minute),
+        }
     }
 
     /// A yes/no variable: `1`, `true` or `on`; `0`, `false` or `off`.

@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use server::agent::{Agent, ResearchAgent};
 use server::runtime::Runtime;
-use server::settings::{Auth, Database, Runs, Settings, Storage};
+use server::settings::{Auth, Database, Limits, Runs, Settings, Storage};
 use server::startup::Application;
 use server::store::Store;
 use tokio::net::TcpStream;
@@ -45,6 +45,11 @@ pub fn test_settings(runs: Runs) -> Settings {
         auth: Auth {
             enabled: false,
             ..Auth::default()
+        },
+        // The quota suite sets its own.
+        limits: Limits {
+            threads_per_minute: 0,
+            runs_per_minute: 0,
         },
         ..Settings::default()
     };

@@ -11,6 +11,7 @@ mod failures;
 mod fake_model;
 mod helpers;
 mod http;
+mod limits;
 mod load;
 mod openai;
 mod people;

@@ -80,6 +80,8 @@ impl Process {
             .env("RUST_LOG", "warn")
             // Sign-in has suites of its own; a test that wants it says so.
             .env("HITL_AUTH", "off")
+            .env("HITL_THREADS_PER_MINUTE", "0")
+            .env("HITL_RUNS_PER_MINUTE", "0")
             .env_remove("HITL_IN_MEMORY")
             .envs(env.iter().copied())
             .stdout(Stdio::null())

@@ -249,7 +249,7 @@ async fn the_sign_in_page_returns_to_where_the_person_was_going() {
     );
     assert!(
         page.contains("value=\"/threads/abc\""),
-        "the way back is kept"
+        "the way back is kept: {page}"
     );
     let signed = browser
         .http
@@ -313,9 +313,15 @@ async fn tokens_and_accounts_are_managed_from_the_pages() {
     let program = Person::with_token(&server.url(""), &token);
     assert_eq!(program.get("/api/session").await.1["name"], "admin");
     let again = admin.http.get(server.url("/account")).send().await.unwrap();
-    assert!(!again.text().await.unwrap().contains(&token), "shown once only");
+    assert!(
+        !again.text().await.unwrap().contains(&token),
+        "shown once only"
+    );
 
-    let token_id = admin.get("/api/tokens").await.1[0]["token_id"].as_str().unwrap().to_owned();
+    let token_id = admin.get("/api/tokens").await.1[0]["token_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let revoked = admin
         .http
         .post(server.url(&format!("/account/tokens/{token_id}/revoke")))
@@ -328,17 +334,29 @@ async fn tokens_and_accounts_are_managed_from_the_pages() {
     let added = admin
         .http
         .post(server.url("/admin/users"))
-        .form(&[("name", "zoe"), ("password", "zoe password"), ("role", "approver")])
+        .form(&[
+            ("name", "zoe"),
+            ("password", "zoe password"),
+            ("role", "approver"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(added.status(), 303);
     let zoe = Person::signed_in(&server.url(""), "zoe", "zoe password").await;
     assert_eq!(zoe.get("/api/session").await.1["role"], "approver");
-    let listing = admin.http.get(server.url("/admin/users")).send().await.unwrap();
+    let listing = admin
+        .http
+        .get(server.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
     assert!(listing.text().await.unwrap().contains("zoe"));
     // A role change from the row's form signs Zoe out; the page is admins' only.
-    let zoe_id = zoe.get("/api/session").await.1["user_id"].as_str().unwrap().to_owned();
+    let zoe_id = zoe.get("/api/session").await.1["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let changed = admin
         .http
         .post(server.url(&format!("/admin/users/{zoe_id}")))
@@ -347,9 +365,18 @@ async fn tokens_and_accounts_are_managed_from_the_pages() {
         .await
         .unwrap();
     assert_eq!(changed.status(), 303);
-    assert_eq!(zoe.get("/api/session").await.0, 200, "a new role keeps the session");
+    assert_eq!(
+        zoe.get("/api/session").await.0,
+        200,
+        "a new role keeps the session"
+    );
     assert_eq!(zoe.get("/api/session").await.1["role"], "requester");
-    let forbidden = zoe.http.get(server.url("/admin/users")).send().await.unwrap();
+    let forbidden = zoe
+        .http
+        .get(server.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forbidden.status(), 403);
     let disabled = admin
         .http
@@ -359,7 +386,11 @@ async fn tokens_and_accounts_are_managed_from_the_pages() {
         .await
         .unwrap();
     assert_eq!(disabled.status(), 303);
-    assert_eq!(zoe.get("/api/session").await.0, 401, "an unticked box disables");
+    assert_eq!(
+        zoe.get("/api/session").await.0,
+        401,
+        "an unticked box disables"
+    );
 }
 
 #[tokio::test]
@@ -372,10 +403,15 @@ async fn behind_an_https_public_url_the_cookie_is_secure() {
         ..test_settings(fast_config())
     };
     let server = crate::helpers::TestServer::build(settings, Arc::new(ResearchAgent)).await;
-    let signed = Person::anonymous(&server.url("")).sign_in(ADMIN.0, ADMIN.1).await;
+    let signed = Person::anonymous(&server.url(""))
+        .sign_in(ADMIN.0, ADMIN.1)
+        .await;
     assert_eq!(signed.status(), 200);
     let cookie = signed.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     // That public origin may call the API from a browser.
     let admin = admin(&server).await;
     let response = admin
