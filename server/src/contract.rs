@@ -75,6 +75,8 @@ pub trait RunHost: Send + Sync + 'static {
     fn interrupt(&self, request: InterruptRequest)
         -> BoxFuture<'_, Result<Resolution, AgentError>>;
     fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError>;
+    /// A wait while storage is behind, if it is (back-pressure).
+    fn room(&self) -> Option<BoxFuture<'_, ()>>;
 }
 
 /// The agent's handle on its run.
@@ -99,13 +101,23 @@ impl RunContext {
         self.0.stream_delay()
     }
 
-    /// Streams a chunk of assistant text to everyone watching the thread.
-    pub fn emit_text(&self, chunk: &str) {
-        self.0.emit_text(chunk)
+    /// Streams a chunk of assistant text to everyone watching the thread,
+    /// then waits while storage is behind: a fast agent slows down rather
+    /// than filling memory with what is not yet saved.
+    pub async fn emit_text(&self, chunk: &str) {
+        self.0.emit_text(chunk);
+        self.room().await;
     }
 
-    pub fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
-        self.0.tool_result(name, status, output)
+    pub async fn tool_result(&self, name: &str, status: ToolStatus, output: &str) {
+        self.0.tool_result(name, status, output);
+        self.room().await;
+    }
+
+    async fn room(&self) {
+        if let Some(wait) = self.0.room() {
+            wait.await;
+        }
     }
 
     /// Asks a person to review tool calls and waits for the answer: the

@@ -25,6 +25,7 @@ pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod contract;
+pub mod metrics;
 pub mod pages;
 pub mod quotas;
 pub mod receipts;

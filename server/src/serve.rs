@@ -28,7 +28,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 
 /// Open connections: HTTP ones counted here, upgraded WebSockets by
 /// whoever serves them.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Gauge(Arc<AtomicUsize>);
 
 impl Gauge {

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, Instrument};
 
 use crate::auth::Principal;
+use crate::metrics::Metrics;
 use crate::quotas::Quotas;
 use crate::runtime::{DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
 use crate::store::Origin;
@@ -160,9 +161,14 @@ async fn read(
                 Reply::Frame(frame) => frame,
                 // Waits for storage, never for the agent; the save goes on
                 // even if this connection does not.
-                Reply::Saving(saving) => match saving.await {
+                Reply::Saving(saving, received) => match saving.await {
                     Ok(Err(e)) => Frame::from(ServerMessage::from(e.body()).to_json()),
-                    _ => continue,
+                    Ok(Ok(())) => {
+                        let latency = &thread.shared.metrics.decision_latency;
+                        latency.observe(received.elapsed().as_secs_f64());
+                        continue;
+                    }
+                    Err(_) => continue,
                 },
             };
             outbox.reply(frame).await;
@@ -173,8 +179,12 @@ async fn read(
 enum Reply {
     Message(ServerMessage),
     Frame(Frame),
-    /// A decision being saved: an error frame if saving fails.
-    Saving(oneshot::Receiver<Result<(), RuntimeError>>),
+    /// A decision being saved (received at the instant): an error frame
+    /// if saving fails.
+    Saving(
+        oneshot::Receiver<Result<(), RuntimeError>>,
+        std::time::Instant,
+    ),
 }
 
 impl From<ErrorBody> for Reply {
@@ -214,6 +224,8 @@ fn handle(thread: &Arc<Thread>, text: &str, sender: &Sender) -> Option<Reply> {
             }
             let who = sender.principal.user_id().unwrap_or(LOCAL);
             if let Err(wait) = sender.quotas.run(who) {
+                let limited = &thread.shared.metrics.rate_limited;
+                limited.get_or_create(&Metrics::kind("runs")).inc();
                 return Some(
                     ErrorBody::new(
                         ErrorCode::RateLimited,
@@ -238,10 +250,17 @@ fn handle(thread: &Arc<Thread>, text: &str, sender: &Sender) -> Option<Reply> {
                 count = decisions.len(),
                 "decision submitted"
             );
+            let received = std::time::Instant::now();
             match thread.decide(interrupt_id, decision_id, decisions, origin.clone()) {
-                Ok(DecisionOutcome::Applied) => Ok(()),
+                Ok(DecisionOutcome::Applied) => {
+                    let latency = &thread.shared.metrics.decision_latency;
+                    latency.observe(received.elapsed().as_secs_f64());
+                    Ok(())
+                }
                 Ok(DecisionOutcome::Repeated(frame)) => return Some(Reply::Frame(frame)),
-                Ok(DecisionOutcome::Saving(saving)) => return Some(Reply::Saving(saving)),
+                Ok(DecisionOutcome::Saving(saving)) => {
+                    return Some(Reply::Saving(saving, received))
+                }
                 Err(e) => Err(e),
             }
         }

@@ -20,6 +20,7 @@ use tower_http::services::ServeDir;
 use crate::agent::{self, Agent};
 use crate::api;
 use crate::auth::{self, AuthState};
+use crate::metrics::Metrics;
 use crate::pages;
 use crate::quotas::Quotas;
 use crate::receipts::{ReceiptError, Signer};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     /// What each person may start per minute.
     pub quotas: Arc<Quotas>,
+    /// Open HTTP connections (WebSockets are in `connections`).
+    pub http_open: Gauge,
     pub leptos: LeptosOptions,
     /// Assets change on disk while serving (`cargo leptos watch`).
     pub watch: bool,
@@ -149,6 +152,8 @@ pub fn router(state: AppState) -> Router {
         .layer(state.auth.layer());
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .nest_service(&format!("/{}", state.leptos.site_pkg_dir), assets)
         .merge(signed)
         .layer(from_fn_with_state(
@@ -192,12 +197,21 @@ impl Application {
     /// Binds the address, opens storage (recovering what the last process
     /// left) and starts the agent the settings name.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let agent = agent::from_settings(&settings.agent);
-        Self::build_with(settings, agent).await
+        let metrics = Arc::new(Metrics::default());
+        let agent = agent::from_settings(&settings.agent, &metrics);
+        Self::build_with_metrics(settings, agent, metrics).await
     }
 
     /// [`Application::build`] with an agent of the caller's (tests).
     pub async fn build_with(settings: Settings, agent: Arc<dyn Agent>) -> Result<Self, StartError> {
+        Self::build_with_metrics(settings, agent, Arc::default()).await
+    }
+
+    async fn build_with_metrics(
+        settings: Settings,
+        agent: Arc<dyn Agent>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StartError> {
         let addr = settings.addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -208,18 +222,23 @@ impl Application {
                 // Accounts need a database even when threads are kept in
                 // memory: a private one, gone with the process.
                 let (pool, backend) = store::connect("sqlite::memory:").await?;
-                let auth = AuthState::open(&settings.auth, pool, backend, "memory").await?;
-                (Runtime::new(settings.runs, agent), auth)
+                let auth =
+                    AuthState::open(&settings.auth, pool, backend, "memory", &metrics).await?;
+                (Runtime::new(settings.runs, agent, metrics), auth)
             }
             Storage::Database(db) => {
-                let server_id = db.server_id.unwrap_or_else(|| default_server_id(bound));
+                let server_id = db
+                    .server_id
+                    .clone()
+                    .unwrap_or_else(|| default_server_id(bound));
                 let signer = Signer::load(settings.auth.receipt_key.as_ref(), &settings.data_dir)?;
-                let store = Store::open(&db.url, &server_id, db.lease, Arc::new(signer)).await?;
+                let store = Store::open(&db, &server_id, Arc::new(signer), metrics.clone()).await?;
                 let auth = AuthState::open(
                     &settings.auth,
                     store.pool().clone(),
                     store.backend(),
                     &server_id,
+                    &metrics,
                 )
                 .await?;
                 auth.follow_revocations(store.revocations());
@@ -269,6 +288,7 @@ impl Application {
             runtime: self.runtime.clone(),
             auth: self.auth.clone(),
             quotas: Arc::new(Quotas::new(&self.limits)),
+            http_open: Gauge::default(),
             leptos: self.leptos,
             watch: self.watch,
             shutdown: shutdown.clone(),
@@ -276,11 +296,12 @@ impl Application {
         };
         let connections = state.connections.clone();
         let websockets = state.connections.clone();
+        let http_open = state.http_open.clone();
         serve::serve(
             self.listener,
             router(state),
             self.http,
-            Gauge::default(),
+            http_open,
             move || websockets.len(),
             shutdown,
         )

@@ -11,13 +11,17 @@ pub use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunCo
 pub use research::ResearchAgent;
 
 /// The agent the settings name.
-pub fn from_settings(settings: &crate::settings::AgentSettings) -> std::sync::Arc<dyn Agent> {
+pub fn from_settings(
+    settings: &crate::settings::AgentSettings,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
+) -> std::sync::Arc<dyn Agent> {
     use crate::settings::AgentSettings;
     match settings {
         AgentSettings::Builtin => std::sync::Arc::new(ResearchAgent),
         AgentSettings::OpenAi(config) => {
             tracing::info!(?config, "agent: OpenAI-compatible");
-            std::sync::Arc::new(openai::OpenAiAgent::new(config.clone()))
+            let agent = openai::OpenAiAgent::new(config.clone()).counting(metrics.clone());
+            std::sync::Arc::new(agent)
         }
     }
 }

@@ -97,7 +97,8 @@ async fn carry_out(
                 CREATE_RESEARCH_PLAN,
                 ToolStatus::Expired,
                 "The approval request expired unanswered; the plan was not created.",
-            );
+            )
+            .await;
             say(ctx, "The approval request expired unanswered, so I did not create the plan. Send a message when you want to try again.\n").await;
             return Ok(());
         }
@@ -122,7 +123,8 @@ async fn carry_out(
                 CREATE_RESEARCH_PLAN,
                 ToolStatus::Rejected,
                 "The plan was rejected; nothing was created.",
-            );
+            )
+            .await;
             let reply = match message.as_deref().map(str::trim) {
                 Some(reason) if !reason.is_empty() => format!(
                     "Understood, I won't create the plan. You said: \"{reason}\". Tell me how you'd like to change it.\n"
@@ -157,7 +159,8 @@ async fn execute(ctx: &RunContext, plan: &ResearchPlan, approved: &Args) -> Resu
             "Created a {}-step research plan on {topic}.",
             plan.steps().len()
         ),
-    );
+    )
+    .await;
     say(ctx, "The research plan is done.\n").await;
     Ok(())
 }
@@ -167,12 +170,12 @@ async fn execute(ctx: &RunContext, plan: &ResearchPlan, approved: &Args) -> Resu
 async fn say(ctx: &RunContext, text: &str) {
     let delay = ctx.stream_delay();
     if delay == Duration::ZERO {
-        ctx.emit_text(text);
+        ctx.emit_text(text).await;
         return;
     }
     for chunk in chunks(text, CHUNK_CHARS) {
         tokio::time::sleep(delay).await;
-        ctx.emit_text(chunk);
+        ctx.emit_text(chunk).await;
     }
 }
 

@@ -167,6 +167,38 @@ pub async fn no_such_endpoint(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no endpoint {}", uri.path()))
 }
 
+/// `GET /readyz`: whether the server can do its work now, its storage
+/// answering (`/healthz` only says the process is alive).
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    healthz(State(state.clone())).await?;
+    match state.runtime.store() {
+        Some(store) if !store.ping().await => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::NotReady,
+            "the server cannot reach its storage",
+        )),
+        _ => Ok("ready"),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let (threads_loaded, runs_active, interrupts_pending) = state.runtime.levels();
+    let store = state.runtime.store();
+    let levels = crate::metrics::Levels {
+        connections: state.connections.len(),
+        http_connections: state.http_open.get(),
+        threads_loaded,
+        runs_active,
+        interrupts_pending,
+        storage_queue: store.map_or(0, |s| s.depth()),
+        ready: store.is_none_or(|s| s.check().is_ok()),
+    };
+    let text = state.runtime.metrics().render(levels);
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     if state.shutdown.is_cancelled() {
         return Err(ApiError::new(

@@ -11,6 +11,7 @@ use protocol::{ErrorCode, Jwk, Me, SignIn};
 use super::ApiError;
 use crate::auth::http::Caller;
 use crate::auth::{AuthSession, Revoked};
+use crate::metrics::Metrics;
 use crate::startup::AppState;
 
 /// Why a sign-in did not happen.
@@ -48,7 +49,18 @@ pub async fn sign_in_with(
     creds: SignIn,
 ) -> Result<Me, SignInError> {
     let limits = &state.auth.limits;
+    let counted = |result| {
+        state
+            .auth
+            .metrics
+            .sign_ins
+            .get_or_create(&Metrics::kind(result))
+            .inc()
+    };
     if let Err(wait) = limits.check(&creds.name, address.ip()) {
+        counted("refused");
+        let limited = &state.auth.metrics.rate_limited;
+        limited.get_or_create(&Metrics::kind("sign_in")).inc();
         tracing::warn!(name = %creds.name, %address, "sign-in refused: too many failures");
         return Err(SignInError::TooSoon(wait.as_secs_f64().ceil() as u64));
     }
@@ -56,12 +68,14 @@ pub async fn sign_in_with(
     let user = match session.authenticate(creds).await {
         Ok(Some(user)) => user,
         Ok(None) => {
+            counted("invalid");
             limits.failed(&name, address.ip());
             tracing::info!(%name, %address, "sign-in failed");
             return Err(SignInError::Invalid);
         }
         Err(e) => return Err(SignInError::Failed(storage(e))),
     };
+    counted("signed_in");
     limits.succeeded(&name);
     session
         .login(&user)

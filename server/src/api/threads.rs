@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::ApiError;
 use crate::auth::http::Caller;
 use crate::auth::Principal;
+use crate::metrics::Metrics;
 use crate::runtime::Thread;
 use crate::socket;
 use crate::startup::AppState;
@@ -52,6 +53,8 @@ pub async fn create_thread(
         ));
     }
     if let Err(wait) = state.quotas.thread(caller.user_id().unwrap_or("local")) {
+        let limited = &state.runtime.metrics().rate_limited;
+        limited.get_or_create(&Metrics::kind("threads")).inc();
         return Err(ApiError::rate_limited(
             format!(
                 "too many threads started this minute; try again in {} s",

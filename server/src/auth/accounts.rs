@@ -373,6 +373,37 @@ impl Accounts {
         Ok(self.user(&user_id).await?.map(|u| (u, token_id)))
     }
 
+    /// Whether a credential still works: a session that exists, a token
+    /// not revoked, an account not disabled.
+    pub async fn still_valid(&self, credential: &Revoked) -> Result<bool, AccountError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let found: Option<(i64,)> = match credential {
+            Revoked::Session(id) => {
+                sqlx::query_as("SELECT 1 FROM sessions WHERE id = $1 AND expires_at > $2")
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Revoked::Token(id) => {
+                sqlx::query_as(
+                    "SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.id = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Revoked::User(id) => {
+                sqlx::query_as("SELECT 1 FROM users WHERE id = $1 AND disabled = 0")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        Ok(found.is_some())
+    }
+
     /// Forgets what `revoked` names here and tells the other servers.
     pub async fn announce(&self, revoked: Revoked) -> Result<(), AccountError> {
         self.cache.forget(&revoked);

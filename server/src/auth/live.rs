@@ -96,6 +96,12 @@ impl LiveConnections {
         closed.len()
     }
 
+    /// Every credential with an open connection.
+    pub fn credentials(&self) -> Vec<Revoked> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.keys().cloned().collect()
+    }
+
     /// Connections open now (each counted once).
     pub fn count(&self) -> usize {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());

@@ -40,6 +40,7 @@ pub use origin::OriginPolicy;
 pub use principal::{Account, Credential, Principal};
 pub use sessions::Sessions;
 
+use crate::metrics::Metrics;
 use crate::settings;
 use crate::store::{Backend as Database, StoreError};
 
@@ -55,6 +56,7 @@ pub struct AuthState {
     settings: settings::Auth,
     /// The one-time token of the setup link, while no account exists.
     setup: Mutex<Option<String>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AuthState {
@@ -65,6 +67,7 @@ impl AuthState {
         pool: AnyPool,
         database: Database,
         server_id: &str,
+        metrics: &Arc<Metrics>,
     ) -> Result<Arc<Self>, StoreError> {
         let sessions = Sessions::new(pool.clone());
         let accounts = Accounts::new(pool, database, server_id.to_owned());
@@ -81,6 +84,7 @@ impl AuthState {
             sessions,
             settings: settings.clone(),
             setup: Mutex::new(None),
+            metrics: metrics.clone(),
         });
         if settings.enabled {
             state.first_account().await?;
@@ -176,6 +180,21 @@ impl AuthState {
         tracing::info!(?revoked, closed, "credentials revoked on another server");
     }
 
+    /// Revocations may have been missed: forget what is cached, and close
+    /// every open socket whose credential no longer works.
+    pub async fn recheck(&self) {
+        self.accounts.forget_all();
+        let mut closed = 0;
+        for credential in self.live.credentials() {
+            match self.accounts.still_valid(&credential).await {
+                Ok(true) => {}
+                Ok(false) => closed += self.live.revoke(&credential),
+                Err(e) => tracing::warn!(error = %e, "credential not checked"),
+            }
+        }
+        tracing::info!(closed, "credentials checked again after lost notices");
+    }
+
     /// Acts on the revocations other servers announce.
     pub fn follow_revocations(
         self: &Arc<Self>,
@@ -190,6 +209,7 @@ impl AuthState {
                     return;
                 };
                 match wire {
+                    Ok(wire) if wire == crate::store::RESYNC => auth.recheck().await,
                     Ok(wire) => {
                         if let Some(revoked) = Revoked::from_wire(&wire) {
                             auth.revoked_elsewhere(&revoked);

@@ -29,6 +29,9 @@ impl Sessions {
             let mut every = tokio::time::interval(SWEEP);
             loop {
                 every.tick().await;
+                if sweeper.pool.is_closed() {
+                    return;
+                }
                 let now = OffsetDateTime::now_utc().unix_timestamp();
                 let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                     .bind(now)

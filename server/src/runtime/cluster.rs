@@ -10,7 +10,7 @@ use super::Runtime;
 use crate::store::{Notice, RunState, Store, Write, LOST_RUN};
 
 /// Applies other servers' notices to the threads this server has loaded.
-pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::UnboundedReceiver<Notice>) {
+pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::Receiver<Notice>) {
     while let Some(notice) = notices.recv().await {
         let Some(runtime) = runtime.upgrade() else {
             return;
@@ -57,8 +57,39 @@ pub(super) async fn follow(runtime: Weak<Runtime>, mut notices: mpsc::UnboundedR
                     let _ = thread.cancel(None);
                 }
             }
+            Notice::Resync => catch_up(&runtime, &store).await,
         }
     }
+}
+
+/// After notices were lost: every loaded thread whose run is not this
+/// server's is read again from storage (events it missed), and every run
+/// of this server's waiting at an interrupt looks for a decision made for
+/// it elsewhere meanwhile.
+async fn catch_up(runtime: &Runtime, store: &Store) {
+    let started = std::time::Instant::now();
+    let threads = runtime.loaded();
+    let mut reloaded = 0;
+    for thread in &threads {
+        match thread.owned_pending() {
+            Some(interrupt_id) => match store.resolution(&interrupt_id).await {
+                Ok(Some(stored)) => thread.apply_stored_resolution(&interrupt_id, stored),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%interrupt_id, error = %e, "resolution not read"),
+            },
+            None if thread.runs_here() => {}
+            None => match reload(store, thread).await {
+                Ok(()) => reloaded += 1,
+                Err(e) => tracing::warn!(thread_id = %thread.id(), error = %e, "reload failed"),
+            },
+        }
+    }
+    tracing::info!(
+        threads = threads.len(),
+        reloaded,
+        elapsed = ?started.elapsed(),
+        "caught up after lost notices"
+    );
 }
 
 async fn reload(

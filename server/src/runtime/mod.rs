@@ -22,6 +22,7 @@ use std::time::SystemTime;
 use protocol::ThreadSummary;
 
 use crate::contract::Agent;
+use crate::metrics::Metrics;
 use crate::settings::Runs;
 use crate::store::{millis, Store, StoreError, Write};
 
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     pub runs: Runs,
     pub agent: Arc<dyn Agent>,
     pub store: Option<Arc<Store>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The registry of threads.
@@ -48,8 +50,8 @@ pub struct Runtime {
 
 impl Runtime {
     /// Threads in memory only: gone when the process ends.
-    pub fn new(runs: Runs, agent: Arc<dyn Agent>) -> Arc<Self> {
-        Self::build(runs, agent, None)
+    pub fn new(runs: Runs, agent: Arc<dyn Agent>, metrics: Arc<Metrics>) -> Arc<Self> {
+        Self::build(runs, agent, None, metrics)
     }
 
     /// Threads kept in `store`. Picks up what the last process left: runs
@@ -60,13 +62,14 @@ impl Runtime {
         agent: Arc<dyn Agent>,
         store: Arc<Store>,
     ) -> Result<Arc<Self>, StoreError> {
+        let metrics = store.metrics().clone();
         // Listening first: nothing another server says after recovery is missed.
         let notices = match store.shared() {
             true => Some(store.listen().await?),
             false => None,
         };
         let recovery = store.recover().await?;
-        let runtime = Self::build(runs, agent, Some(store.clone()));
+        let runtime = Self::build(runs, agent, Some(store.clone()), metrics);
         for (run_id, thread_id) in &recovery.failed_runs {
             cluster::announce_lost(&store, run_id, thread_id);
         }
@@ -89,11 +92,54 @@ impl Runtime {
         Ok(runtime)
     }
 
-    fn build(runs: Runs, agent: Arc<dyn Agent>, store: Option<Arc<Store>>) -> Arc<Self> {
+    fn build(
+        runs: Runs,
+        agent: Arc<dyn Agent>,
+        store: Option<Arc<Store>>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             threads: RwLock::default(),
-            shared: Arc::new(Shared { runs, agent, store }),
+            shared: Arc::new(Shared {
+                runs,
+                agent,
+                store,
+                metrics,
+            }),
         })
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    /// Threads in memory, runs working or waiting here, and interrupts
+    /// waiting for a decision: what a scrape reports.
+    pub fn levels(&self) -> (usize, usize, usize) {
+        let threads: Vec<_> = self
+            .threads
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let (mut runs, mut pending) = (0, 0);
+        for thread in &threads {
+            let (running, waiting) = thread.activity();
+            runs += running as usize;
+            pending += waiting as usize;
+        }
+        (threads.len(), runs, pending)
+    }
+
+    /// Every thread in memory.
+    pub(crate) fn loaded(&self) -> Vec<Arc<Thread>> {
+        self.threads
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub fn runs(&self) -> &Runs {

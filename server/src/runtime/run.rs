@@ -49,6 +49,12 @@ impl RunHost for LiveRun {
         self.thread.tool_result(&self.run_id, name, status, output);
     }
 
+    fn room(&self) -> Option<BoxFuture<'_, ()>> {
+        let store = self.thread.shared.store.as_ref()?;
+        (store.depth() >= crate::store::HIGH_WATER)
+            .then(|| Box::pin(store.ready()) as BoxFuture<'_, ()>)
+    }
+
     fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError> {
         match self.thread.approved(tool, args) {
             true => Ok(()),

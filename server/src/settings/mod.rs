@@ -83,6 +83,9 @@ pub struct Database {
     /// How long a server that stops renewing keeps its runs before another
     /// takes them over (`HITL_LEASE_SECS`).
     pub lease: Duration,
+    /// The pause before listening again to the other servers after the
+    /// connection was lost (`HITL_LISTEN_RETRY_MS`).
+    pub listen_backoff: Duration,
 }
 
 /// How HTTP connections are held.
@@ -209,6 +212,7 @@ impl Default for Settings {
                 url: sqlite_url(Path::new(DEFAULT_DATA_DIR)),
                 server_id: None,
                 lease: Duration::from_secs(15),
+                listen_backoff: Duration::from_millis(500),
             }),
             agent: AgentSettings::Builtin,
             auth: Auth::default(),

@@ -71,6 +71,7 @@ fn storage_and_agent_variables_are_read() {
             url: "postgres://db/hitl".into(),
             server_id: Some("a".into()),
             lease: Duration::from_secs(1),
+            listen_backoff: Duration::from_millis(500),
         })
     );
     let AgentSettings::OpenAi(config) = &settings.agent else {

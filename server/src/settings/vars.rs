@@ -119,6 +119,7 @@ impl Vars<'_> {
             url,
             server_id: self.text("HITL_SERVER_ID").map(|id| id.trim().to_owned()),
             lease: Duration::from_secs(self.parsed("HITL_LEASE_SECS", 15u64).max(1)),
+            listen_backoff: Duration::from_millis(self.parsed("HITL_LISTEN_RETRY_MS", 500u64)),
         })
     }
 

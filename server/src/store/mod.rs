@@ -17,13 +17,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::atomic::Ordering;
+
+use crate::metrics::Metrics;
 use crate::receipts::Signer;
+use crate::settings::Database;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-pub use notify::{Notice, REVOCATIONS};
+pub use notify::{Notice, RESYNC, REVOCATIONS};
 pub use read::{Recovery, StoredPending, StoredResolution, StoredRun, StoredThread, LOST_RUN};
 pub use rows::RunState;
 pub use write::{Origin, Write};
@@ -40,7 +44,62 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
     #[error("the database writer has stopped")]
     WriterGone,
+    /// Storage is failing (a background write is being retried), so a
+    /// change a person waits on is refused at once rather than queued.
+    #[error("storage is failing; nothing was saved")]
+    Unavailable,
 }
+
+impl StoreError {
+    /// Storage itself failing (a lost connection, a full disk, a read-only
+    /// file, a busy lock), which retrying may get past, as opposed to a
+    /// write it will never take.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return matches!(self, StoreError::Unavailable);
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                match code.parse::<i64>() {
+                    // SQLite: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+                    // (extended codes carry the primary one in the low byte).
+                    Ok(n) => matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
+                    // PostgreSQL: connection exceptions, shutdowns, out of
+                    // resources (a full disk), a read-only transaction.
+                    Err(_) => {
+                        code.starts_with("08")
+                            || code.starts_with("57P")
+                            || code.starts_with("53")
+                            || code == "25006"
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How the writer is doing, shared by the store and its writer task.
+#[derive(Default)]
+pub(crate) struct Health {
+    /// `false` while a failed batch is being retried.
+    failing: std::sync::atomic::AtomicBool,
+    /// Writes queued and not yet committed.
+    depth: std::sync::atomic::AtomicUsize,
+    /// Woken when the queue drains below its high-water mark.
+    drained: tokio::sync::Notify,
+}
+
+/// Writes queued before producers that can wait (runs) do: beyond this,
+/// storage is behind, and memory must not grow in its place.
+pub const HIGH_WATER: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -51,6 +110,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
     /// Signs each resolution's receipt as it is committed.
     signer: Arc<Signer>,
     writes: mpsc::UnboundedSender<write::Queued>,
@@ -63,6 +124,8 @@ pub struct Store {
     lease: Duration,
     /// Credentials other servers revoked (`kind:id`), for sign-in to act on.
     revocations: tokio::sync::broadcast::Sender<String>,
+    /// How long to wait before listening again after a lost connection.
+    listen_backoff: Duration,
 }
 
 impl Store {
@@ -70,11 +133,12 @@ impl Store {
     /// the migrations. `server_id` names this process to the others; a
     /// process restarted with the same id takes its runs back at once.
     pub async fn open(
-        url: &str,
+        db: &Database,
         server_id: &str,
-        lease: Duration,
         signer: Arc<Signer>,
+        metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, StoreError> {
+        let url = db.url.as_str();
         let (pool, backend) = connect(url).await?;
         // Any server of the cluster can then show any receipt's key.
         sqlx::query(
@@ -89,23 +153,31 @@ impl Store {
         let (writes, queue) = mpsc::unbounded_channel();
         let (urgent, urgent_queue) = mpsc::unbounded_channel();
         let _ = notify::SERVER.set(server_id.to_owned());
+        let health = Arc::new(Health::default());
         tokio::spawn(write::commit_loop(
-            pool.clone(),
-            backend,
-            signer.clone(),
+            write::Writer {
+                pool: pool.clone(),
+                backend,
+                signer: signer.clone(),
+                health: health.clone(),
+                metrics: metrics.clone(),
+            },
             urgent_queue,
             queue,
         ));
         Ok(Arc::new(Self {
             pool,
             backend,
+            health,
+            metrics,
             signer,
             writes,
             urgent,
             server_id: server_id.to_owned(),
             url: url.to_owned(),
-            lease,
+            lease: db.lease,
             revocations: tokio::sync::broadcast::channel(256).0,
+            listen_backoff: db.listen_backoff,
         }))
     }
 
@@ -130,9 +202,52 @@ impl Store {
         &self.server_id
     }
 
-    /// Queues a write; it commits shortly, in order with every other.
+    /// Queues a write; it commits shortly, in order with every other. If
+    /// storage is failing it is retried until it commits.
     pub fn write(&self, write: Write) {
-        let _ = self.writes.send(write::Queued { write, done: None });
+        self.health.depth.fetch_add(1, Ordering::Relaxed);
+        let _ = self.writes.send(write::Queued::background(write));
+    }
+
+    /// Waits while the queue is over its high-water mark: what a run awaits
+    /// before it produces more, so a slow or failing storage slows runs
+    /// instead of filling memory.
+    pub async fn ready(&self) {
+        loop {
+            let drained = self.health.drained.notified();
+            if self.depth() < HIGH_WATER {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Writes queued and not yet committed.
+    pub fn depth(&self) -> usize {
+        self.health.depth.load(Ordering::Relaxed)
+    }
+
+    /// `Err` while storage is failing: refuse what a person waits on.
+    pub fn check(&self) -> Result<(), StoreError> {
+        match self.health.failing.load(Ordering::Relaxed) {
+            true => Err(StoreError::Unavailable),
+            false => Ok(()),
+        }
+    }
+
+    /// Whether storage answers now (readiness): a query within two seconds,
+    /// and no batch stuck retrying.
+    pub async fn ping(&self) -> bool {
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        self.check().is_ok()
+            && matches!(
+                tokio::time::timeout(Duration::from_secs(2), query).await,
+                Ok(Ok(_))
+            )
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn lease(&self) -> Duration {
@@ -155,22 +270,31 @@ impl Store {
     /// whose earlier writes are committed already (an interrupt is stored
     /// before anyone can decide it).
     pub async fn commit_now(&self, write: Write) -> Result<bool, StoreError> {
+        self.check()?;
         if self.backend == Backend::Postgres {
             // A connection of its own, beside the queue's.
-            let queued = write::Queued { write, done: None };
+            let queued = write::Queued::background(write);
             let batch = std::slice::from_ref(&queued);
-            return Ok(
-                write::commit_batch(&self.pool, self.backend, &self.signer, batch).await?[0],
-            );
+            let started = std::time::Instant::now();
+            let committed =
+                write::commit_batch(&self.pool, self.backend, &self.signer, batch).await;
+            self.metrics
+                .storage_commit
+                .observe(started.elapsed().as_secs_f64());
+            if committed.is_err() {
+                self.metrics
+                    .storage_errors
+                    .get_or_create(&Metrics::kind("refused"))
+                    .inc();
+            }
+            return Ok(committed?[0]);
         }
         // SQLite takes one writer at a time: a second one would wait on the
         // file lock, polling. The queue's own lane is faster.
         let (done, committed) = oneshot::channel();
+        self.health.depth.fetch_add(1, Ordering::Relaxed);
         self.urgent
-            .send(write::Queued {
-                write,
-                done: Some(done),
-            })
+            .send(write::Queued::waited(write, done))
             .map_err(|_| StoreError::WriterGone)?;
         committed.await.map_err(|_| StoreError::WriterGone)?
     }
@@ -181,12 +305,17 @@ impl Store {
         write: Write,
     ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send + 'static {
         let (done, committed) = oneshot::channel();
-        let queued = self.writes.send(write::Queued {
-            write,
-            done: Some(done),
-        });
+        let queued = match self.check() {
+            Err(e) => Err(e),
+            Ok(()) => {
+                self.health.depth.fetch_add(1, Ordering::Relaxed);
+                self.writes
+                    .send(write::Queued::waited(write, done))
+                    .map_err(|_| StoreError::WriterGone)
+            }
+        };
         async move {
-            queued.map_err(|_| StoreError::WriterGone)?;
+            queued?;
             committed.await.map_err(|_| StoreError::WriterGone)?
         }
     }
@@ -196,9 +325,29 @@ impl Store {
         self.commit(Write::Nothing).await.map(drop)
     }
 
+    /// Waits until every write queued so far is committed, however long
+    /// storage takes to come back (shutdown: nothing queued is dropped).
+    async fn drain(&self) {
+        let (done, committed) = oneshot::channel();
+        self.health.depth.fetch_add(1, Ordering::Relaxed);
+        let mut queued = write::Queued::waited(Write::Nothing, done);
+        queued.give_up = false;
+        if self.writes.send(queued).is_ok() {
+            let _ = committed.await;
+        }
+    }
+
     /// Releases the connections once queued writes are committed.
     pub async fn close(&self) {
-        let _ = self.flush().await;
+        if tokio::time::timeout(Duration::from_secs(10), self.drain())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                queued = self.depth(),
+                "storage did not take the last writes in 10 s"
+            );
+        }
         self.pool.close().await;
     }
 }
@@ -233,9 +382,11 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
         (Backend::Sqlite, false) => 4,
         (Backend::Postgres, _) => 8,
     };
+    // Storage that is down is reported within seconds: a person waits on
+    // the answer (the pool tries to connect until then).
     let mut options = AnyPoolOptions::new()
         .max_connections(connections)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(3));
     if in_memory {
         options = options.idle_timeout(None).max_lifetime(None);
     }

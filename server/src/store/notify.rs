@@ -6,6 +6,8 @@
 //! write queue's transactions, so they arrive in commit order and only
 //! after what they describe is stored.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
@@ -33,6 +35,9 @@ pub enum Notice {
     },
     /// A request to cancel the thread's run, if this server runs it.
     Cancel { thread_id: String },
+    /// Listening again after a lost connection: notices were missed, so
+    /// what this server follows must be read again from storage.
+    Resync,
 }
 
 /// The body of a cancel request on the decisions channel.
@@ -60,25 +65,47 @@ pub(super) fn decision_payload(server: &str, thread_id: &str, interrupt_id: &str
 /// This process's server id, for payloads built in the writer.
 pub(super) static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// Notices read ahead of the runtime before the listener waits: past this,
+/// PostgreSQL keeps them (its queue holds gigabytes), not this process.
+const BACKLOG: usize = 1024;
+
 impl Store {
-    /// Listens for other servers' notices (PostgreSQL only). Reconnects
-    /// by itself; after a reconnect, `Reload` notices for every thread
-    /// would be needed to catch up, so it asks for them with `lagged`.
-    pub async fn listen(&self) -> Result<mpsc::UnboundedReceiver<Notice>, StoreError> {
-        let mut listener = PgListener::connect(&self.url).await?;
+    /// Listens for other servers' notices (PostgreSQL only). When the
+    /// connection is lost, every notice sent meanwhile is lost with it
+    /// (PostgreSQL keeps none for a listener that is gone): once listening
+    /// again, after `backoff`, the listener sends [`Notice::Resync`] and
+    /// the runtime reloads what it follows from storage.
+    pub async fn listen(&self) -> Result<mpsc::Receiver<Notice>, StoreError> {
+        let backoff = self.listen_backoff;
+        let url = listener_url(&self.url, &self.server_id);
+        let mut listener = PgListener::connect(&url).await?;
+        // Reconnect after the backoff, not before `try_recv` says it was lost.
+        listener.eager_reconnect(false);
         listener
             .listen_all([EVENTS, DECISIONS, REVOCATIONS])
             .await?;
         let revocations = self.revocations.clone();
-        let (notices, receiver) = mpsc::unbounded_channel();
+        let metrics = self.metrics.clone();
+        let (notices, receiver) = mpsc::channel(BACKLOG);
         let me = self.server_id.clone();
         tokio::spawn(async move {
             loop {
-                let notification = match listener.recv().await {
-                    Ok(notification) => notification,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let notification = match listener.try_recv().await {
+                    Ok(Some(notification)) => notification,
+                    lost => {
+                        if let Err(e) = lost {
+                            tracing::warn!(error = %e, "LISTEN connection failed");
+                        }
+                        metrics.listen_reconnects.inc();
+                        tracing::warn!(
+                            "LISTEN connection lost; notices sent meanwhile are lost too"
+                        );
+                        relisten(&mut listener, backoff).await;
+                        tracing::info!("listening again; catching up from storage");
+                        let _ = revocations.send(RESYNC.into());
+                        if notices.send(Notice::Resync).await.is_err() {
+                            return;
+                        }
                         continue;
                     }
                 };
@@ -112,11 +139,45 @@ impl Store {
                         interrupt_id: body.to_owned(),
                     },
                 };
-                if notices.send(notice).is_err() {
+                // Waits when the runtime is behind, rather than growing.
+                if notices.send(notice).await.is_err() {
                     return;
                 }
             }
         });
         Ok(receiver)
     }
+}
+
+/// What a revocation subscriber hears after a lost connection: trust
+/// nothing cached, check again.
+pub const RESYNC: &str = "*resync";
+
+/// Connects and listens again, waiting `backoff` between attempts.
+async fn relisten(listener: &mut PgListener, backoff: Duration) {
+    loop {
+        tokio::time::sleep(backoff).await;
+        // Any statement makes the listener connect and LISTEN again.
+        match sqlx::query("SELECT 1").execute(&mut *listener).await {
+            Ok(_) => return,
+            Err(e) => tracing::warn!(error = %e, "LISTEN connection not made again yet"),
+        }
+    }
+}
+
+/// The URL with this server's listener named, so an operator (or a test)
+/// can find its backend in `pg_stat_activity`.
+fn listener_url(url: &str, server_id: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let name: String = server_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{url}{separator}application_name=hitl-listen-{name}")
 }

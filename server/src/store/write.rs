@@ -4,10 +4,13 @@ use protocol::{DecidedBy, Decision, Interrupt, ReceiptPayload, ResolvedBy, Role,
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::rows::{self, RunState};
-use super::{Backend, StoreError};
+use super::{Backend, Health, StoreError, HIGH_WATER};
+use crate::metrics::Metrics;
 use crate::receipts::Signer;
 
 /// Where a decision came from, for the audit log.
@@ -109,7 +112,43 @@ pub(super) struct Queued {
     pub write: Write,
     /// Whether the write took effect (a `Resolved` may not).
     pub done: Option<oneshot::Sender<Result<bool, StoreError>>>,
+    /// On a failure of storage, answer at once instead of retrying: a
+    /// person waits on it, and what was not saved must not be applied.
+    pub give_up: bool,
 }
+
+impl Queued {
+    /// Retried until it commits; nobody waits on it.
+    pub fn background(write: Write) -> Self {
+        Self {
+            write,
+            done: None,
+            give_up: false,
+        }
+    }
+
+    /// Answered once committed, or at once if storage fails.
+    pub fn waited(write: Write, done: oneshot::Sender<Result<bool, StoreError>>) -> Self {
+        Self {
+            write,
+            done: Some(done),
+            give_up: true,
+        }
+    }
+}
+
+/// What the writer task needs.
+pub(super) struct Writer {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    pub signer: Arc<Signer>,
+    pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Pause before a failed batch is tried again, doubling to the longest.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LONGEST_RETRY: Duration = Duration::from_secs(2);
 
 /// Most writes one transaction takes. Smaller batches let a decision in
 /// SQLite's urgent lane go sooner (it waits for the batch in progress);
@@ -121,15 +160,18 @@ const fn batch_size(backend: Backend) -> usize {
     }
 }
 
-/// Commits queued writes in batches, `urgent` ones first.
+/// Commits queued writes in batches, `urgent` ones first. A batch that
+/// fails because storage is failing (a lost connection, a full disk, a
+/// read-only file) is retried, in order, until it commits; while it is,
+/// writes a person waits on are answered `Unavailable` at once. A batch
+/// that fails for one bad write is committed write by write, and the bad
+/// one is dropped with an error in the log.
 pub(super) async fn commit_loop(
-    pool: AnyPool,
-    backend: Backend,
-    signer: Arc<Signer>,
+    writer: Writer,
     mut urgent: mpsc::UnboundedReceiver<Queued>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
 ) {
-    let limit = batch_size(backend);
+    let limit = batch_size(writer.backend);
     let mut batch = Vec::with_capacity(limit);
     loop {
         let first = tokio::select! {
@@ -153,28 +195,91 @@ pub(super) async fn commit_loop(
                 Err(_) => break,
             }
         }
-        match commit_batch(&pool, backend, &signer, &batch).await {
-            Ok(effects) => {
-                for (queued, effect) in batch.drain(..).zip(effects) {
-                    if let Some(done) = queued.done {
-                        let _ = done.send(Ok(effect));
+        let taken = batch.len();
+        writer.commit_until_done(&mut batch).await;
+        let health = &writer.health;
+        if health.depth.fetch_sub(taken, Ordering::Relaxed) - taken < HIGH_WATER {
+            health.drained.notify_waiters();
+        }
+    }
+}
+
+impl Writer {
+    async fn commit_until_done(&self, batch: &mut Vec<Queued>) {
+        let mut retry = FIRST_RETRY;
+        loop {
+            let started = std::time::Instant::now();
+            let result = commit_batch(&self.pool, self.backend, &self.signer, batch).await;
+            self.metrics
+                .storage_commit
+                .observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(effects) => {
+                    for (queued, effect) in batch.drain(..).zip(effects) {
+                        if let Some(done) = queued.done {
+                            let _ = done.send(Ok(effect));
+                        }
                     }
+                    if self.health.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("storage is back: queued writes committed");
+                    }
+                    return;
                 }
-            }
-            Err(e) => {
-                // One bad write must not take the others down with it.
-                tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
-                for queued in batch.drain(..) {
-                    let result =
-                        commit_batch(&pool, backend, &signer, std::slice::from_ref(&queued))
-                            .await
-                            .map(|effects| effects[0]);
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, write = ?queued.write, "write lost");
+                Err(e) if e.is_transient() => {
+                    self.metrics
+                        .storage_errors
+                        .get_or_create(&Metrics::kind("transient"))
+                        .inc();
+                    // Nothing a person waits on is applied later behind their back.
+                    let (given_up, kept): (Vec<_>, Vec<_>) =
+                        batch.drain(..).partition(|q| q.give_up);
+                    *batch = kept;
+                    for queued in given_up {
+                        if let Some(done) = queued.done {
+                            let _ = done.send(Err(StoreError::Unavailable));
+                        }
                     }
-                    if let Some(done) = queued.done {
-                        let _ = done.send(result);
+                    if batch.is_empty() {
+                        // Nothing left to retry: the next write tries afresh.
+                        tracing::warn!(error = %e, "storage failed; the writes waited on were refused");
+                        return;
                     }
+                    if !self.health.failing.swap(true, Ordering::Relaxed) {
+                        tracing::error!(error = %e, queued = batch.len(), "storage is failing; retrying");
+                    }
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(LONGEST_RETRY);
+                }
+                Err(e) => {
+                    // One bad write must not take the others down with it.
+                    tracing::warn!(error = %e, size = batch.len(), "batch failed; committing one by one");
+                    let mut kept = Vec::new();
+                    for queued in batch.drain(..) {
+                        let one = std::slice::from_ref(&queued);
+                        match commit_batch(&self.pool, self.backend, &self.signer, one).await {
+                            Ok(effects) => {
+                                if let Some(done) = queued.done {
+                                    let _ = done.send(Ok(effects[0]));
+                                }
+                            }
+                            // Storage itself failed meanwhile: keep it for the retry.
+                            Err(e) if e.is_transient() && !queued.give_up => kept.push(queued),
+                            Err(e) => {
+                                self.metrics
+                                    .storage_errors
+                                    .get_or_create(&Metrics::kind("rejected"))
+                                    .inc();
+                                tracing::error!(error = %e, write = ?queued.write, "write rejected");
+                                if let Some(done) = queued.done {
+                                    let _ = done.send(Err(e));
+                                }
+                            }
+                        }
+                    }
+                    if kept.is_empty() {
+                        return;
+                    }
+                    *batch = kept;
                 }
             }
         }

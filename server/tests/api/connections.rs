@@ -162,7 +162,7 @@ impl server::agent::Agent for FloodAgent {
     ) -> futures_util::future::BoxFuture<'static, Result<(), server::agent::AgentError>> {
         Box::pin(async move {
             for i in 0..CHUNKS {
-                ctx.emit_text(&flood_chunk(i));
+                ctx.emit_text(&flood_chunk(i)).await;
                 // Lets the connection's writer run until its socket is full.
                 tokio::task::yield_now().await;
             }

@@ -29,7 +29,7 @@ impl Agent for ScriptedAgent {
         async move {
             match message.as_str() {
                 "panic" => {
-                    ctx.emit_text("about to fall over");
+                    ctx.emit_text("about to fall over").await;
                     panic!("the agent tripped");
                 }
                 "fail" => Err(AgentError::Failed("the model is unavailable".into())),
@@ -38,9 +38,9 @@ impl Agent for ScriptedAgent {
                     Ok(())
                 }
                 "wait" => {
-                    ctx.emit_text("working");
+                    ctx.emit_text("working").await;
                     let resolution = ctx.interrupt(two_actions()).await?;
-                    ctx.emit_text(&format!("{resolution:?}"));
+                    ctx.emit_text(&format!("{resolution:?}")).await;
                     Ok(())
                 }
                 "two actions" => {
@@ -54,7 +54,7 @@ impl Agent for ScriptedAgent {
                             Decision::Reject { .. } => ToolStatus::Rejected,
                             _ => ToolStatus::Executed,
                         };
-                        ctx.tool_result(name, status, name);
+                        ctx.tool_result(name, status, name).await;
                     }
                     Ok(())
                 }

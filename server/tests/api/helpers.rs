@@ -80,6 +80,7 @@ impl TestServer {
                 url,
                 server_id: Some("test".into()),
                 lease: Duration::from_secs(15),
+                listen_backoff: Duration::from_millis(500),
             }),
             data_dir: dir.path().to_owned(),
             ..test_settings(fast_config())

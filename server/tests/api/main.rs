@@ -3,12 +3,14 @@
 
 pub mod binary;
 mod cancel;
+mod catchup;
 mod cluster;
 mod connections;
 mod durable;
 mod errors;
 mod failures;
 mod fake_model;
+mod faults;
 mod helpers;
 mod http;
 mod limits;

@@ -47,6 +47,7 @@ pub async fn signed_stored_server(auth: Auth) -> (TestServer, tempfile::TempDir)
             url,
             server_id: Some("test".into()),
             lease: Duration::from_secs(15),
+            listen_backoff: Duration::from_millis(500),
         }),
         ..test_settings(fast_config())
     };

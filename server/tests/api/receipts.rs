@@ -176,10 +176,11 @@ impl Agent for Sneaky {
                 return Ok(());
             };
             ctx.authorize("echo", &args)?;
-            ctx.tool_result("echo", ToolStatus::Executed, "hello");
+            ctx.tool_result("echo", ToolStatus::Executed, "hello").await;
             let other: Args = serde_json::from_value(json!({"text": "rm -rf /"})).unwrap();
             ctx.authorize("echo", &other)?;
-            ctx.tool_result("echo", ToolStatus::Executed, "rm -rf /");
+            ctx.tool_result("echo", ToolStatus::Executed, "rm -rf /")
+                .await;
             Ok(())
         })
     }

@@ -12,6 +12,7 @@ use reqwest::{Response, StatusCode};
 use super::stream::{excerpt, Assembler, Turn};
 use super::wire::{ChatRequest, ErrorEnvelope, Message, ToolDefinition};
 use super::Secret;
+use crate::contract::RunContext;
 
 /// Retries of a 429 or 503 before the run gives up.
 const MAX_RETRIES: u32 = 3;
@@ -75,13 +76,13 @@ impl ModelClient {
         }
     }
 
-    /// Streams one completion; `on_text` gets each piece of text as it
-    /// arrives.
+    /// Streams one completion; each piece of text goes to the run's
+    /// watchers as it arrives.
     pub async fn complete(
         &self,
         messages: &[Message],
         tools: &[ToolDefinition],
-        mut on_text: impl FnMut(&str),
+        ctx: &RunContext,
     ) -> Result<Turn, ModelError> {
         let response = self.send(messages, tools).await?;
         let mut events = response.bytes_stream().eventsource();
@@ -92,7 +93,7 @@ impl ModelClient {
                 other => ModelError::Malformed(other.to_string()),
             })?;
             if let Some(text) = assembler.push(&event.data)? {
-                on_text(&text);
+                ctx.emit_text(&text).await;
             }
         }
         assembler.finish()

@@ -65,6 +65,8 @@ pub struct OpenAiAgent(Arc<Inner>);
 
 struct Inner {
     client: client::ModelClient,
+    /// Where the endpoint's failures are counted.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     tools: Vec<ToolDefinition>,
     approval: ApprovalPolicy,
     system_prompt: String,
@@ -89,11 +91,21 @@ impl OpenAiAgent {
             client::ModelClient::new(&config.base_url, config.model, config.api_key.clone());
         Self(Arc::new(Inner {
             client,
+            metrics: None,
             tools: tools::CATALOG.iter().map(tools::Tool::definition).collect(),
             approval: config.approval,
             system_prompt: config.system_prompt,
             api_key: config.api_key,
         }))
+    }
+}
+
+impl OpenAiAgent {
+    /// Counts the model endpoint's failures in `metrics`.
+    pub fn counting(self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        let mut inner = Arc::try_unwrap(self.0).unwrap_or_else(|_| unreachable!("not shared yet"));
+        inner.metrics = Some(metrics);
+        Self(Arc::new(inner))
     }
 }
 
@@ -116,7 +128,9 @@ impl Agent for OpenAiAgent {
                         turns,
                     } = serde_json::from_value(checkpoint)
                         .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
-                    inner.apply(&ctx, &mut messages, &reviewed, resolution)?;
+                    inner
+                        .apply(&ctx, &mut messages, &reviewed, resolution)
+                        .await?;
                     inner.converse(&ctx, messages, turns).await
                 }
             };
@@ -183,9 +197,14 @@ impl Inner {
             turns += 1;
             let turn = self
                 .client
-                .complete(&messages, &self.tools, |text| ctx.emit_text(text))
+                .complete(&messages, &self.tools, ctx)
                 .await
-                .map_err(|e| AgentError::Failed(format!("The model request failed: {e}")))?;
+                .map_err(|e| {
+                    if let Some(metrics) = &self.metrics {
+                        metrics.model_errors.inc();
+                    }
+                    AgentError::Failed(format!("The model request failed: {e}"))
+                })?;
             messages.push(Message::Assistant {
                 content: (!turn.text.is_empty()).then_some(turn.text),
                 tool_calls: turn.tool_calls.clone(),
@@ -210,7 +229,7 @@ impl Inner {
                     Ok(_) if self.approval.review(name).is_some() => reviewed.push(call),
                     Ok(tool) => {
                         let output = (tool.execute)(&args);
-                        ctx.tool_result(name, ToolStatus::Executed, &output);
+                        ctx.tool_result(name, ToolStatus::Executed, &output).await;
                         messages.push(tool_message(&call, output));
                     }
                 }
@@ -220,7 +239,8 @@ impl Inner {
             }
             let request = self.review(&messages, &reviewed, turns)?;
             let resolution = ctx.interrupt(request).await?;
-            self.apply(ctx, &mut messages, &reviewed, resolution)?;
+            self.apply(ctx, &mut messages, &reviewed, resolution)
+                .await?;
         }
     }
 
@@ -260,7 +280,7 @@ impl Inner {
     }
 
     /// Carries out a person's decisions (or the expiry) and tells the model.
-    fn apply(
+    async fn apply(
         &self,
         ctx: &RunContext,
         messages: &mut Vec<Message>,
@@ -273,7 +293,8 @@ impl Inner {
                     let output = "Nobody answered the approval request before it expired, so \
                                   the tool did not run. It was not rejected: the user may not \
                                   have seen it.";
-                    ctx.tool_result(&call.function.name, ToolStatus::Expired, output);
+                    ctx.tool_result(&call.function.name, ToolStatus::Expired, output)
+                        .await;
                     messages.push(tool_message(call, output.into()));
                 }
                 return Ok(());
@@ -318,7 +339,7 @@ impl Inner {
                     (ToolStatus::Rejected, output)
                 }
             };
-            ctx.tool_result(name, status, &output);
+            ctx.tool_result(name, status, &output).await;
             messages.push(tool_message(call, output));
         }
         Ok(())

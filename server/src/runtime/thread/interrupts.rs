@@ -223,6 +223,7 @@ impl Thread {
             decided_by: None,
         };
         let Some(store) = self.shared.store.clone() else {
+            self.shared.metrics.expiries.inc();
             self.reject_pending(&mut state, EXPIRED, ResolvedBy::Timeout, None);
             return true;
         };
@@ -233,6 +234,7 @@ impl Thread {
                 match saved {
                     Ok(true) if claimed => {
                         tracing::info!(%interrupt_id, "interrupt timed out; resolved as expired");
+                        thread.shared.metrics.expiries.inc();
                         thread.resolve(state, resolution);
                     }
                     // A decision elsewhere won; its notice brings it here.

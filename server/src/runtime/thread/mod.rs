@@ -125,6 +125,31 @@ impl Thread {
         (state.updated_at, summary)
     }
 
+    /// The interrupt this server's run waits at, if it waits.
+    pub(crate) fn owned_pending(&self) -> Option<String> {
+        let state = self.lock();
+        let run = state.run.as_ref().filter(|r| !r.remote)?;
+        run.waiter.as_ref()?;
+        state
+            .view
+            .pending_interrupt
+            .as_ref()
+            .map(|p| p.interrupt_id.clone())
+    }
+
+    /// Whether this server runs the thread's active run.
+    pub(crate) fn runs_here(&self) -> bool {
+        self.lock().run.as_ref().is_some_and(|r| !r.remote)
+    }
+
+    /// Whether a run of this server's works or waits here, and whether an
+    /// interrupt waits for a decision.
+    pub(crate) fn activity(&self) -> (bool, bool) {
+        let state = self.lock();
+        let running = state.run.as_ref().is_some_and(|r| !r.remote);
+        (running, state.view.pending_interrupt.is_some())
+    }
+
     pub(crate) fn history(&self) -> Vec<ChatMessage> {
         self.lock().view.messages.clone()
     }
@@ -138,6 +163,10 @@ impl Thread {
     ) -> Result<(), RuntimeError> {
         if content.trim().is_empty() {
             return Err(RuntimeError::EmptyMessage);
+        }
+        // While storage fails, a message would be shown but not kept.
+        if let Some(store) = &self.shared.store {
+            store.check()?;
         }
         let (run_id, cancel) = {
             let mut state = self.lock();
@@ -293,6 +322,11 @@ impl Thread {
         // Only reachable if an agent ended without awaiting its interrupt.
         self.reject_pending(&mut state, "The run ended.", ResolvedBy::User, None);
         self.persist(|| self.run_finished_write(run_id, status, error.clone()));
+        self.shared
+            .metrics
+            .runs_finished
+            .get_or_create(&status.into())
+            .inc();
         let finished = ServerMessage::RunFinished(RunFinished {
             run_id: run_id.to_owned(),
             status,
