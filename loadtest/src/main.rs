@@ -10,6 +10,7 @@
 //! - `hold`: N threads parked on pending interrupts over N open sockets;
 //!   the server's resident memory while it holds them.
 
+mod abuse;
 mod session;
 
 use std::sync::atomic::Ordering;
@@ -77,6 +78,23 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// N connections that send half a request and stall: the server's
+    /// memory, and how long until it closes them.
+    Stall {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// N sockets on one thread that never read while runs stream there.
+    Deaf {
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long)]
+        server_pid: u32,
+    },
     /// Holds N pending interrupts on N sockets and reads the server's memory.
     Hold {
         #[arg(long, default_value_t = 10_000)]
@@ -115,6 +133,12 @@ async fn main() -> anyhow::Result<()> {
             without_sockets,
         } => hold(&cli.addr, count, server_pid, without_sockets).await,
         Command::Seed { count, concurrency } => seed(&cli.addr, count, concurrency).await,
+        Command::Stall { count, server_pid } => abuse::stall(&cli.addr, count, server_pid).await,
+        Command::Deaf {
+            count,
+            seconds,
+            server_pid,
+        } => abuse::deaf(&cli.addr, count, seconds, server_pid).await,
         Command::SignIn {
             name,
             password,
@@ -365,12 +389,12 @@ async fn hold(
     Ok(())
 }
 
-struct Memory {
-    rss_kib: u64,
-    peak_kib: u64,
+pub(crate) struct Memory {
+    pub rss_kib: u64,
+    pub peak_kib: u64,
 }
 
-fn memory(pid: u32) -> anyhow::Result<Memory> {
+pub(crate) fn memory(pid: u32) -> anyhow::Result<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     let field = |name: &str| -> anyhow::Result<u64> {

@@ -21,7 +21,7 @@ const FRAME_WAIT: Duration = Duration::from_secs(30);
 /// The bearer token every request carries (`--token`), if any.
 pub static TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
-fn bearer() -> Option<String> {
+pub fn bearer() -> Option<String> {
     TOKEN.get()?.as_ref().map(|t| format!("Bearer {t}"))
 }
 

@@ -7,13 +7,19 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("verify-receipt") {
         return server::receipts::verify_receipt_command(&args[1..]);
     }
-    match run().await {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // A blocking thread that hashed a password holds Argon2's 19 MiB
+        // until it ends: a second, not tokio's default ten.
+        .thread_keep_alive(std::time::Duration::from_secs(1))
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server: {e}");

@@ -461,6 +461,9 @@ fn valid_password(password: &str) -> Result<(), AccountError> {
     }
 }
 
+/// Argon2 takes 19 MiB and tens of milliseconds a hash: off the async
+/// threads. (The blocking thread keeps that memory until it ends, which
+/// `main` makes a second after it idles.)
 async fn hash_password(password: String) -> String {
     tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
         .await
