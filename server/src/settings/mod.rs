@@ -86,6 +86,9 @@ pub struct Database {
     /// The pause before listening again to the other servers after the
     /// connection was lost (`HITL_LISTEN_RETRY_MS`).
     pub listen_backoff: Duration,
+    /// SQLite only: how much a commit waits for the disk
+    /// (`HITL_SQLITE_SYNC`: `normal` or `full`).
+    pub durability: crate::store::Durability,
 }
 
 /// How HTTP connections are held.
@@ -213,6 +216,7 @@ impl Default for Settings {
                 server_id: None,
                 lease: Duration::from_secs(15),
                 listen_backoff: Duration::from_millis(500),
+                durability: Default::default(),
             }),
             agent: AgentSettings::Builtin,
             auth: Auth::default(),

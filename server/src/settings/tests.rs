@@ -72,6 +72,7 @@ fn storage_and_agent_variables_are_read() {
             server_id: Some("a".into()),
             lease: Duration::from_secs(1),
             listen_backoff: Duration::from_millis(500),
+            durability: Default::default(),
         })
     );
     let AgentSettings::OpenAi(config) = &settings.agent else {

@@ -120,6 +120,19 @@ impl Vars<'_> {
             server_id: self.text("HITL_SERVER_ID").map(|id| id.trim().to_owned()),
             lease: Duration::from_secs(self.parsed("HITL_LEASE_SECS", 15u64).max(1)),
             listen_backoff: Duration::from_millis(self.parsed("HITL_LISTEN_RETRY_MS", 500u64)),
+            durability: match self
+                .text("HITL_SQLITE_SYNC")
+                .map(|v| v.trim().to_lowercase())
+                .as_deref()
+            {
+                None | Some("normal") => crate::store::Durability::Normal,
+                Some("full") => crate::store::Durability::Full,
+                Some(other) => {
+                    let other = other.to_owned();
+                    self.fail("HITL_SQLITE_SYNC", &other, "must be normal or full");
+                    crate::store::Durability::Normal
+                }
+            },
         })
     }
 

@@ -8,10 +8,14 @@
 //! the exception that waits: its write is committed before anyone is told
 //! it was applied.
 
+mod batch;
+mod commit;
 mod notify;
 mod read;
 mod rows;
+mod sqlite;
 mod write;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,7 +34,8 @@ use tokio::sync::{mpsc, oneshot};
 pub use notify::{Notice, RESYNC, REVOCATIONS};
 pub use read::{Recovery, StoredPending, StoredResolution, StoredRun, StoredThread, LOST_RUN};
 pub use rows::RunState;
-pub use write::{Origin, Write};
+pub use sqlite::Durability;
+pub use write::{Origin, Receipt, Write};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,6 +47,8 @@ pub enum StoreError {
     DataDir { dir: String, source: std::io::Error },
     #[error("stored {what} is unreadable: {reason}")]
     Corrupt { what: String, reason: String },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("the database writer has stopped")]
     WriterGone,
     /// Storage is failing (a background write is being retried), so a
@@ -55,6 +62,13 @@ impl StoreError {
     /// file, a busy lock), which retrying may get past, as opposed to a
     /// write it will never take.
     pub fn is_transient(&self) -> bool {
+        if let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self {
+            use rusqlite::ErrorCode::*;
+            return matches!(
+                e.code,
+                DatabaseBusy | DatabaseLocked | ReadOnly | SystemIoFailure | DiskFull | CannotOpen
+            );
+        }
         let StoreError::Database(e) = self else {
             return matches!(self, StoreError::Unavailable);
         };
@@ -73,11 +87,15 @@ impl StoreError {
                     Ok(n) => matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
                     // PostgreSQL: connection exceptions, shutdowns, out of
                     // resources (a full disk), a read-only transaction.
+                    // And deadlocks and serialization failures, which
+                    // a retry gets past.
                     Err(_) => {
                         code.starts_with("08")
                             || code.starts_with("57P")
                             || code.starts_with("53")
                             || code == "25006"
+                            || code == "40P01"
+                            || code == "40001"
                     }
                 }
             }
@@ -154,9 +172,19 @@ impl Store {
         let (urgent, urgent_queue) = mpsc::unbounded_channel();
         let _ = notify::SERVER.set(server_id.to_owned());
         let health = Arc::new(Health::default());
-        tokio::spawn(write::commit_loop(
-            write::Writer {
+        let sqlite = match backend {
+            Backend::Sqlite => Some(sqlite::SqliteWriter::open(
+                url,
+                db.durability,
+                signer.clone(),
+            )?),
+            Backend::Postgres => None,
+        };
+        tokio::spawn(writer::commit_loop(
+            writer::Writer {
                 pool: pool.clone(),
+                connection: None,
+                sqlite,
                 backend,
                 signer: signer.clone(),
                 health: health.clone(),
@@ -205,8 +233,18 @@ impl Store {
     /// Queues a write; it commits shortly, in order with every other. If
     /// storage is failing it is retried until it commits.
     pub fn write(&self, write: Write) {
+        let write = self.sealed(write);
         self.health.depth.fetch_add(1, Ordering::Relaxed);
         let _ = self.writes.send(write::Queued::background(write));
+    }
+
+    /// A resolution with its receipt signed: here, on the caller's thread,
+    /// so the writer only stores it.
+    fn sealed(&self, mut write: Write) -> Write {
+        if let Write::Resolved { receipt, .. } = &mut write {
+            receipt.seal(&self.signer);
+        }
+        write
     }
 
     /// Waits while the queue is over its high-water mark: what a run awaits
@@ -214,7 +252,10 @@ impl Store {
     /// instead of filling memory.
     pub async fn ready(&self) {
         loop {
+            // Registered before the check: a wake-up between the two is not lost.
             let drained = self.health.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
             if self.depth() < HIGH_WATER {
                 return;
             }
@@ -265,32 +306,13 @@ impl Store {
         self.queue(write).await
     }
 
-    /// Commits a write at once in a transaction of its own, ahead of the
-    /// queue: for a decision, which a person waits on. Only for writes
-    /// whose earlier writes are committed already (an interrupt is stored
-    /// before anyone can decide it).
+    /// Commits a write ahead of the queue, in the writer's next batch: for
+    /// a decision, which a person waits on. Decisions made at once share
+    /// one commit. Only for writes whose earlier writes are committed
+    /// already (an interrupt is stored before anyone can decide it).
     pub async fn commit_now(&self, write: Write) -> Result<bool, StoreError> {
         self.check()?;
-        if self.backend == Backend::Postgres {
-            // A connection of its own, beside the queue's.
-            let queued = write::Queued::background(write);
-            let batch = std::slice::from_ref(&queued);
-            let started = std::time::Instant::now();
-            let committed =
-                write::commit_batch(&self.pool, self.backend, &self.signer, batch).await;
-            self.metrics
-                .storage_commit
-                .observe(started.elapsed().as_secs_f64());
-            if committed.is_err() {
-                self.metrics
-                    .storage_errors
-                    .get_or_create(&Metrics::kind("refused"))
-                    .inc();
-            }
-            return Ok(committed?[0]);
-        }
-        // SQLite takes one writer at a time: a second one would wait on the
-        // file lock, polling. The queue's own lane is faster.
+        let write = self.sealed(write);
         let (done, committed) = oneshot::channel();
         self.health.depth.fetch_add(1, Ordering::Relaxed);
         self.urgent
@@ -396,14 +418,23 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
                 if backend == Backend::Sqlite {
                     // WAL: readers never wait for the writer. NORMAL: a
                     // commit survives a killed process (not a power cut).
+                    // No checkpoint inside a commit: `checkpoints` does
+                    // them beside the writer, so no commit waits for one.
                     for pragma in [
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = NORMAL",
                         "PRAGMA busy_timeout = 5000",
                         "PRAGMA foreign_keys = ON",
+                        "PRAGMA wal_autocheckpoint = 0",
                     ] {
                         sqlx::Executor::execute(&mut *conn, pragma).await?;
                     }
+                }
+                if backend == Backend::Postgres {
+                    // The writer's statements have one shape each: plan
+                    // them once, not at every execution.
+                    sqlx::Executor::execute(&mut *conn, "SET plan_cache_mode = force_generic_plan")
+                        .await?;
                 }
                 Ok(())
             })
@@ -411,7 +442,30 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
         .connect(url)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
+    if backend == Backend::Sqlite && !in_memory {
+        tokio::spawn(checkpoints(pool.clone()));
+    }
     Ok((pool, backend))
+}
+
+/// Copies the WAL into the database file every second, beside the writer
+/// (a passive checkpoint waits for nobody and nobody waits for it), so its
+/// cost, an fsync among it, is never inside a commit a person waits on.
+async fn checkpoints(pool: AnyPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %e, "checkpoint not made");
+        }
+    }
 }
 
 fn create_parent_dir(url: &str) -> Result<(), StoreError> {

@@ -116,7 +116,7 @@ async fn a_hundred_races_of_two_decisions_on_two_servers_each_have_one_winner() 
             tokio::select! {
                 frame = on_a.recv() => frames_a.push(frame),
                 frame = on_b.recv() => frames_b.push(frame),
-                _ = tokio::time::sleep(wait) => panic!("race {race}: no loser was told"),
+                _ = tokio::time::sleep(wait) => panic!("race {race}: no loser was told: {frames_a:?} {frames_b:?}"),
             }
         }
 

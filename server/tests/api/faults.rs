@@ -24,6 +24,7 @@ async fn stored_in(dir: &Path) -> TestServer {
             server_id: Some("test".into()),
             lease: Duration::from_secs(15),
             listen_backoff: Duration::from_millis(500),
+            durability: Default::default(),
         }),
         data_dir: dir.to_owned(),
         ..test_settings(fast_config())
@@ -62,15 +63,43 @@ async fn stored_texts(dir: &Path, thread_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the server says its storage is failing (or not).
+async fn ready_is(server: &TestServer, ready: bool) {
+    let wanted = format!("hitl_ready {}", ready as u8);
+    for _ in 0..100 {
+        let scrape = server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        if scrape.text().await.unwrap().lines().any(|l| l == wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server never reported {wanted}");
+}
+
 /// The behaviour both faults share: refused while failing, served again
 /// after, nothing lost.
 async fn survives(dir: &Path, fail: impl Fn(bool) -> bool) {
     let server = stored_in(dir).await;
     let (thread_id, mut client, interrupt) = server.interrupted("research plan for tides").await;
+    let other = server.create_thread().await;
+    let (mut writer, _) = server.connect(&other).await;
     if !fail(true) {
         eprintln!("this machine cannot make storage fail this way: case skipped");
         return;
     }
+    // A run that writes more than storage can take now: its writes wait,
+    // retried, and storage is known to be failing.
+    let long = "x".repeat(15_000);
+    writer
+        .send_message(&format!("research plan for {long}"))
+        .await;
+    ready_is(&server, false).await;
+
     client.approve(&interrupt).await;
     let refused = client.recv_type("error").await;
     assert_eq!(refused["code"], "storage_failed", "{refused}");
@@ -105,6 +134,7 @@ async fn survives(dir: &Path, fail: impl Fn(bool) -> bool) {
     client.assert_alive().await;
 
     fail(false);
+    ready_is(&server, true).await;
     client.approve(&interrupt).await;
     let frames = client.recv_until("run_finished").await;
     assert_eq!(frames.last().unwrap()["status"], "completed");
@@ -117,6 +147,9 @@ async fn survives(dir: &Path, fail: impl Fn(bool) -> bool) {
             .any(|t| t.contains("The research plan is done.")),
         "{texts:?}"
     );
+    // The writes made while storage failed were kept, and landed.
+    let texts = stored_texts(dir, &other).await;
+    assert!(texts[0].ends_with(&long), "the long message was saved");
 }
 
 #[tokio::test]

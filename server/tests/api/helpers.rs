@@ -81,6 +81,7 @@ impl TestServer {
                 server_id: Some("test".into()),
                 lease: Duration::from_secs(15),
                 listen_backoff: Duration::from_millis(500),
+                durability: Default::default(),
             }),
             data_dir: dir.path().to_owned(),
             ..test_settings(fast_config())

@@ -148,6 +148,7 @@ async fn a_corrupt_stored_thread_is_an_error_not_a_guess() {
             server_id: Some("test".into()),
             lease: std::time::Duration::from_secs(15),
             listen_backoff: std::time::Duration::from_millis(500),
+            durability: Default::default(),
         }),
         ..test_settings(fast_config())
     };

@@ -48,6 +48,7 @@ pub async fn signed_stored_server(auth: Auth) -> (TestServer, tempfile::TempDir)
             server_id: Some("test".into()),
             lease: Duration::from_secs(15),
             listen_backoff: Duration::from_millis(500),
+            durability: Default::default(),
         }),
         ..test_settings(fast_config())
     };

@@ -161,7 +161,7 @@ impl Thread {
             origin,
             server: self.server_id(),
             resumes,
-            receipt: Box::new(receipt),
+            receipt: crate::store::Receipt::Unsigned(Box::new(receipt)),
             at: millis(now),
         }
     }
