@@ -22,6 +22,7 @@
 //!   person may start per minute.
 
 pub mod agent;
+pub mod alloc;
 pub mod api;
 pub mod auth;
 pub mod contract;

@@ -156,24 +156,32 @@ async fn read(
             Message::Ping(_) | Message::Pong(_) => None,
         };
         if let Some(reply) = reply {
-            let frame = match reply {
-                Reply::Message(message) => Frame::from(message.to_json()),
-                Reply::Frame(frame) => frame,
-                // Waits for storage, never for the agent; the save goes on
-                // even if this connection does not.
-                Reply::Saving(saving, received) => match saving.await {
-                    Ok(Err(e)) => Frame::from(ServerMessage::from(e.body()).to_json()),
-                    Ok(Ok(())) => {
-                        let latency = &thread.shared.metrics.decision_latency;
-                        latency.observe(received.elapsed().as_secs_f64());
-                        continue;
-                    }
-                    Err(_) => continue,
-                },
-            };
-            outbox.reply(frame).await;
+            // Boxed: the reader waits for its next frame far longer than
+            // anything else, and then holds none of the reply's state.
+            Box::pin(respond(reply, thread, outbox)).await;
         }
     }
+}
+
+/// Sends a reply to this connection alone, once it is known (a decision's
+/// after it is saved, and only if saving fails).
+async fn respond(reply: Reply, thread: &Thread, outbox: &Outbox) {
+    let frame = match reply {
+        Reply::Message(message) => Frame::from(message.to_json()),
+        Reply::Frame(frame) => frame,
+        // Waits for storage, never for the agent; the save goes on even if
+        // this connection does not.
+        Reply::Saving(saving, received) => match saving.await {
+            Ok(Err(e)) => Frame::from(ServerMessage::from(e.body()).to_json()),
+            Ok(Ok(())) => {
+                let latency = &thread.shared.metrics.decision_latency;
+                latency.observe(received.elapsed().as_secs_f64());
+                return;
+            }
+            Err(_) => return,
+        },
+    };
+    outbox.reply(frame).await;
 }
 
 enum Reply {
@@ -285,40 +293,47 @@ async fn write(
 ) -> Result<(), axum::Error> {
     let outbox = subscription.outbox();
     sink.send(text(snapshot)).await?;
-    loop {
-        let first = match subscription.next() {
-            Some(frame) => frame,
-            None => tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => {
-                    let close = CloseFrame { code: GOING_AWAY, reason: "server shutting down".into() };
-                    sink.send(Message::Close(Some(close))).await?;
-                    return Ok(());
-                }
-                _ = closing.too_big.cancelled() => {
-                    let close = CloseFrame { code: TOO_BIG, reason: "frame over 1 MiB".into() };
-                    sink.send(Message::Close(Some(close))).await?;
-                    return Ok(());
-                }
-                _ = closing.revoked.cancelled() => {
-                    info!("credential revoked; closing");
-                    let close = CloseFrame { code: POLICY, reason: "signed out".into() };
-                    sink.send(Message::Close(Some(close))).await?;
-                    return Ok(());
-                }
-                _ = outbox.ready() => continue,
-            },
-        };
-        // Write what is already queued, then flush once.
-        sink.feed(text(first)).await?;
-        for _ in 1..WRITE_BATCH {
-            let Some(frame) = subscription.next() else {
-                break;
-            };
-            sink.feed(text(frame)).await?;
+    let close = loop {
+        if let Some(first) = subscription.next() {
+            // Boxed, as the reader's replies are: the writer mostly waits.
+            Box::pin(write_queued(&mut sink, first, subscription)).await?;
+            continue;
         }
-        sink.flush().await?;
+        // The close frame is sent after the `select!`, not in its arms,
+        // so the waiting futures and the sending one never share the state.
+        break tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => (GOING_AWAY, "server shutting down"),
+            _ = closing.too_big.cancelled() => (TOO_BIG, "frame over 1 MiB"),
+            _ = closing.revoked.cancelled() => {
+                info!("credential revoked; closing");
+                (POLICY, "signed out")
+            }
+            _ = outbox.ready() => continue,
+        };
+    };
+    let (code, reason) = close;
+    let close = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    sink.send(Message::Close(Some(close))).await
+}
+
+/// Writes `first` and what else is already queued, then flushes once.
+async fn write_queued(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    first: Frame,
+    subscription: &Subscription,
+) -> Result<(), axum::Error> {
+    sink.feed(text(first)).await?;
+    for _ in 1..WRITE_BATCH {
+        let Some(frame) = subscription.next() else {
+            break;
+        };
+        sink.feed(text(frame)).await?;
     }
+    sink.flush().await
 }
 
 /// Whether the connection's principal may send this frame.

@@ -1,6 +1,7 @@
 //! Threads over HTTP, their audit log, and the WebSocket upgrade. A thread
 //! someone may not see is 404 to them, as if it did not exist.
 
+use futures_util::FutureExt;
 use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -142,9 +143,9 @@ pub async fn connect(
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |ws| {
             let serving = socket::serve(ws, thread, peer, max_frame_bytes, shutdown);
-            connections.track_future(async move {
-                serving.await;
-                drop(registration);
-            })
+            // Not an `async` block around `serving.await`: that would keep
+            // the captured future and the awaited one, twice its size, for
+            // the connection's whole life.
+            connections.track_future(serving.map(move |()| drop(registration)))
         })
 }

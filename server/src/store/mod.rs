@@ -1,6 +1,7 @@
 //! Durable threads: SQLite by default, PostgreSQL when `DATABASE_URL`
-//! names one, through one code path (sqlx's `Any` driver and SQL both
-//! understand).
+//! names one. Reads and migrations share one code path (sqlx's `Any`
+//! driver and SQL both understand); writes are planned once (`batch`) and
+//! committed by a writer of each backend's own (`sqlite`, `commit`).
 //!
 //! Writes go through one ordered queue ([`Write`]) that a single task
 //! commits in batches, so the thread's lock is never held across I/O and
@@ -418,8 +419,8 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
                 if backend == Backend::Sqlite {
                     // WAL: readers never wait for the writer. NORMAL: a
                     // commit survives a killed process (not a power cut).
-                    // No checkpoint inside a commit: `checkpoints` does
-                    // them beside the writer, so no commit waits for one.
+                    // No checkpoint from the pool: `checkpoints` does them
+                    // beside the writer (which has a backstop of its own).
                     for pragma in [
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = NORMAL",
@@ -448,11 +449,12 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
     Ok((pool, backend))
 }
 
-/// Copies the WAL into the database file every second, beside the writer
-/// (a passive checkpoint waits for nobody and nobody waits for it), so its
-/// cost, an fsync among it, is never inside a commit a person waits on.
+/// Copies the WAL into the database file ten times a second, beside the
+/// writer (a passive checkpoint waits for nobody and nobody waits for it),
+/// so its cost, an fsync among it, is rarely inside a commit a person waits
+/// on: the writer's own checkpoint then finds little left to copy.
 async fn checkpoints(pool: AnyPool) {
-    let mut every = tokio::time::interval(Duration::from_secs(1));
+    let mut every = tokio::time::interval(Duration::from_millis(100));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;

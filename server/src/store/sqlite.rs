@@ -49,10 +49,19 @@ impl SqliteWriter {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
+        // The background checkpoint (`store::checkpoints`) copies the WAL
+        // into the file; but under a steady stream of commits it never
+        // catches up, and the WAL only starts over once a checkpoint in
+        // the writer's own turn has. So the writer checkpoints too, past
+        // 8,000 pages (32 MiB): a short one, the rest being copied already.
+        // Without it the WAL grew by 80 MB/s. A page cache of 2 MiB (the
+        // default): time-ordered ids keep the writer on each index's last
+        // pages, and 8 MiB cost 6.6 MiB more holding 10,000 interrupts for no
+        // measurable speed.
         connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; \
-             PRAGMA cache_size = -8192;"
+             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 8000; \
+             PRAGMA cache_size = -2048;"
         ))?;
         connection.set_prepared_statement_cache_capacity(32);
         let (jobs, queue) = std::sync::mpsc::channel::<(Vec<Queued>, Done)>();

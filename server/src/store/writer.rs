@@ -78,11 +78,52 @@ pub(super) async fn commit_loop(
                 Err(_) => break,
             }
         }
+        if batch.iter().all(|queued| queued.done.is_none()) {
+            linger(&mut batch, limit, &mut urgent, &mut queue).await;
+        }
         let taken = batch.len();
         writer.commit_until_done(&mut batch).await;
         let health = &writer.health;
         if health.depth.fetch_sub(taken, Ordering::Relaxed) - taken < HIGH_WATER {
             health.drained.notify_waiters();
+        }
+    }
+}
+
+/// How long a batch nobody waits on waits for company. Under load most
+/// writes are of this kind (events, a run's progress), and one commit for
+/// several of them writes each shared page (an index's last leaf, a run's
+/// row) once instead of once each.
+const LINGER: Duration = Duration::from_millis(1);
+
+/// Adds writes to a batch nobody waits on until `LINGER` has passed, the
+/// batch is full, or a write someone waits on joins it (then at once).
+async fn linger(
+    batch: &mut Vec<Queued>,
+    limit: usize,
+    urgent: &mut mpsc::UnboundedReceiver<Queued>,
+    queue: &mut mpsc::UnboundedReceiver<Queued>,
+) {
+    let deadline = tokio::time::sleep(LINGER);
+    tokio::pin!(deadline);
+    while batch.len() < limit {
+        let next = tokio::select! {
+            biased;
+            queued = urgent.recv() => queued,
+            queued = queue.recv() => queued,
+            () = &mut deadline => return,
+        };
+        let Some(queued) = next else { return };
+        let waited = queued.done.is_some();
+        batch.push(queued);
+        if waited {
+            while batch.len() < limit {
+                match queue.try_recv() {
+                    Ok(queued) => batch.push(queued),
+                    Err(_) => break,
+                }
+            }
+            return;
         }
     }
 }

@@ -63,6 +63,22 @@ async fn stored_texts(dir: &Path, thread_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the server says its storage works, now.
+async fn is_ready(server: &TestServer) -> bool {
+    let scrape = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    scrape
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .any(|l| l == "hitl_ready 1")
+}
+
 /// Waits until the server says its storage is failing (or not).
 async fn ready_is(server: &TestServer, ready: bool) {
     let wanted = format!("hitl_ready {}", ready as u8);
@@ -86,18 +102,32 @@ async fn ready_is(server: &TestServer, ready: bool) {
 async fn survives(dir: &Path, fail: impl Fn(bool) -> bool) {
     let server = stored_in(dir).await;
     let (thread_id, mut client, interrupt) = server.interrupted("research plan for tides").await;
-    let other = server.create_thread().await;
-    let (mut writer, _) = server.connect(&other).await;
+    // Threads to write into once storage fails (making one needs storage).
+    let mut others = Vec::new();
+    for _ in 0..MOST_WRITERS {
+        let other = server.create_thread().await;
+        let (writer, _) = server.connect(&other).await;
+        others.push((other, writer));
+    }
     if !fail(true) {
         eprintln!("this machine cannot make storage fail this way: case skipped");
         return;
     }
-    // A run that writes more than storage can take now: its writes wait,
-    // retried, and storage is known to be failing.
+    // Runs that write more than storage can take now: their writes wait,
+    // retried, and storage is known to be failing. (A full disk takes
+    // writes for as long as the log reuses the room it has.)
     let long = "x".repeat(15_000);
-    writer
-        .send_message(&format!("research plan for {long}"))
-        .await;
+    let mut written = 0;
+    for (_, writer) in &mut others {
+        writer
+            .send_message(&format!("research plan for {long}"))
+            .await;
+        written += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if !is_ready(&server).await {
+            break;
+        }
+    }
     ready_is(&server, false).await;
 
     client.approve(&interrupt).await;
@@ -148,9 +178,14 @@ async fn survives(dir: &Path, fail: impl Fn(bool) -> bool) {
         "{texts:?}"
     );
     // The writes made while storage failed were kept, and landed.
-    let texts = stored_texts(dir, &other).await;
-    assert!(texts[0].ends_with(&long), "the long message was saved");
+    for (other, _) in [&others[0], &others[written - 1]] {
+        let texts = stored_texts(dir, other).await;
+        assert!(texts[0].ends_with(&long), "the long message was saved");
+    }
 }
+
+/// Threads written into until storage fails.
+const MOST_WRITERS: usize = 40;
 
 #[tokio::test]
 async fn an_sqlite_file_made_read_only_fails_clearly_and_recovers() {
