@@ -78,11 +78,21 @@ fn resolved(decision: Decision, by: ResolvedBy) -> ResolvedInterrupt {
     }
 }
 
+/// One pending state of the panel.
+struct Fixture {
+    id: &'static str,
+    title: &'static str,
+    interrupt: Interrupt,
+    phase: Phase,
+    seconds_left: f64,
+    error: Option<&'static str>,
+    modes: Vec<CardMode>,
+}
+
 #[component]
 pub fn Gallery() -> impl IntoView {
     let expires = parse_rfc3339_ms(EXPIRES_AT).expect("fixture time parses");
     let seconds_left = |s: f64| Signal::stored(Some(expires - s * 1000.0));
-    let no_error = Signal::stored(None::<String>);
     let ignore = Callback::new(|_: Vec<Decision>| {});
     let single = || interrupt(vec![request(&anthropic())]);
     let editing = |steps: Vec<String>| CardMode::Editing {
@@ -105,47 +115,119 @@ pub fn Gallery() -> impl IntoView {
         description: "Email the plan to the research team.".into(),
     };
 
-    let pending: Vec<(&str, &str, AnyView)> = vec![
-        ("pending", "Pending", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("editing", "Editing", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
-                modes=vec![editing(anthropic().steps().to_vec())]/>
-        }.into_any()),
-        ("editing-invalid", "Editing, with a validation error", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
-                modes=vec![editing(vec!["Read the paper".into(), String::new()])]/>
-        }.into_any()),
-        ("rejecting", "Rejecting, with a reason", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(200.0) error=no_error on_submit=ignore
-                modes=vec![CardMode::Rejecting { reason: "Focus on safety research".into() }]/>
-        }.into_any()),
-        ("submitting", "Submitting", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Submitting now=seconds_left(150.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("server-error", "Refused by the server", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(150.0) on_submit=ignore
-                error=Signal::stored(Some("decision 0: edited args are invalid: step 2 is empty".to_owned()))/>
-        }.into_any()),
-        ("about-to-expire", "About to expire", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(12.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("expiring", "At zero", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Ready now=seconds_left(0.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("disconnected", "Disconnected", view! {
-            <ApprovalPanel interrupt=single() phase=Phase::Offline now=seconds_left(90.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("twenty-steps", "A 20-step plan", view! {
-            <ApprovalPanel interrupt=interrupt(vec![request(&twenty)]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("long-text", "Very long text", view! {
-            <ApprovalPanel interrupt=interrupt(vec![request(&long)]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
-        }.into_any()),
-        ("several", "Several action requests", view! {
-            <ApprovalPanel interrupt=interrupt(vec![request(&anthropic()), email]) phase=Phase::Ready now=seconds_left(272.0) error=no_error on_submit=ignore/>
-        }.into_any()),
+    // Data, one `view!` for all: each panel written out as its own
+    // `view!` cost 1.3 KiB of the WebAssembly's budget.
+    let pending = vec![
+        Fixture {
+            id: "pending",
+            title: "Pending",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 272.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "editing",
+            title: "Editing",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 200.0,
+            error: None,
+            modes: vec![editing(anthropic().steps().to_vec())],
+        },
+        Fixture {
+            id: "editing-invalid",
+            title: "Editing, with a validation error",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 200.0,
+            error: None,
+            modes: vec![editing(vec!["Read the paper".into(), String::new()])],
+        },
+        Fixture {
+            id: "rejecting",
+            title: "Rejecting, with a reason",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 200.0,
+            error: None,
+            modes: vec![CardMode::Rejecting {
+                reason: "Focus on safety research".into(),
+            }],
+        },
+        Fixture {
+            id: "submitting",
+            title: "Submitting",
+            interrupt: single(),
+            phase: Phase::Submitting,
+            seconds_left: 150.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "server-error",
+            title: "Refused by the server",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 150.0,
+            error: Some("decision 0: edited args are invalid: step 2 is empty"),
+            modes: vec![],
+        },
+        Fixture {
+            id: "about-to-expire",
+            title: "About to expire",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 12.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "expiring",
+            title: "At zero",
+            interrupt: single(),
+            phase: Phase::Ready,
+            seconds_left: 0.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "disconnected",
+            title: "Disconnected",
+            interrupt: single(),
+            phase: Phase::Offline,
+            seconds_left: 90.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "twenty-steps",
+            title: "A 20-step plan",
+            interrupt: interrupt(vec![request(&twenty)]),
+            phase: Phase::Ready,
+            seconds_left: 272.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "long-text",
+            title: "Very long text",
+            interrupt: interrupt(vec![request(&long)]),
+            phase: Phase::Ready,
+            seconds_left: 272.0,
+            error: None,
+            modes: vec![],
+        },
+        Fixture {
+            id: "several",
+            title: "Several action requests",
+            interrupt: interrupt(vec![request(&anthropic()), email]),
+            phase: Phase::Ready,
+            seconds_left: 272.0,
+            error: None,
+            modes: vec![],
+        },
     ];
     let edited = plan(
         "Constitutional AI",
@@ -181,6 +263,16 @@ pub fn Gallery() -> impl IntoView {
             ),
         ),
         (
+            "stopped",
+            "Stopped while waiting",
+            resolved(
+                Decision::Reject {
+                    message: Some(protocol::STOPPED_MESSAGE.into()),
+                },
+                ResolvedBy::User,
+            ),
+        ),
+        (
             "timed-out",
             "Timed out",
             resolved(
@@ -195,12 +287,24 @@ pub fn Gallery() -> impl IntoView {
         <div class="gallery">
             <h1>"Approval component gallery"</h1>
             <p class="muted">"Every state of the approval component, from fixtures. No agent is running; buttons do nothing here."</p>
-            {pending.into_iter().map(|(id, title, view)| view! {
-                <section class="gallery-item" data-state=id id=id>
-                    <h2 class="gallery-title">{title}</h2>
-                    {view}
+            {pending.into_iter().map(|f| view! {
+                <section class="gallery-item" data-state=f.id id=f.id>
+                    <h2 class="gallery-title">{f.title}</h2>
+                    <ApprovalPanel
+                        name=f.id
+                        interrupt=f.interrupt
+                        phase=f.phase
+                        now=seconds_left(f.seconds_left)
+                        error=Signal::stored(f.error.map(str::to_owned))
+                        on_submit=ignore
+                        modes=f.modes
+                    />
                 </section>
             }).collect_view()}
+            <section class="gallery-item" data-state="decided-elsewhere" id="decided-elsewhere">
+                <h2 class="gallery-title">"Decided in another tab"</h2>
+                <p class="notice" role="status" data-testid="decided-elsewhere">"Approved elsewhere by Ada Lovelace (another tab or person)."</p>
+            </section>
             {outcomes.into_iter().map(|(id, title, outcome)| view! {
                 <section class="gallery-item" data-state=id id=id>
                     <h2 class="gallery-title">{title}</h2>

@@ -34,6 +34,9 @@ pub struct Conversation {
     pub decision_error: Option<ErrorBody>,
     /// The latest error for the message box.
     pub error: Option<ErrorBody>,
+    /// The pending interrupt was answered, not by this tab: what happened,
+    /// so a half-made choice does not vanish without a word.
+    pub decided_elsewhere: Option<String>,
     /// Runs that did not complete, since the last snapshot (which does not
     /// list them).
     endings: Vec<Ending>,
@@ -122,15 +125,27 @@ impl Conversation {
                     ..Self::default()
                 };
             }
-            ServerMessage::RunStarted(_) => self.error = None,
-            ServerMessage::Interrupt(_) => self.decision_error = None,
-            ServerMessage::InterruptResolved(InterruptResolved { interrupt_id, .. }) => {
-                if self
+            ServerMessage::RunStarted(_) => {
+                self.error = None;
+                self.decided_elsewhere = None;
+            }
+            ServerMessage::Interrupt(_) => {
+                self.decision_error = None;
+                self.decided_elsewhere = None;
+            }
+            ServerMessage::InterruptResolved(resolved) => {
+                let interrupt_id = &resolved.interrupt_id;
+                let ours = self
                     .in_flight
                     .as_ref()
-                    .is_some_and(|f| f.interrupt_id == *interrupt_id)
-                {
+                    .is_some_and(|f| f.interrupt_id == *interrupt_id);
+                if ours {
                     self.in_flight = None;
+                } else if self
+                    .pending()
+                    .is_some_and(|p| p.interrupt_id == *interrupt_id)
+                {
+                    self.decided_elsewhere = Some(elsewhere(resolved));
                 }
                 if self
                     .pending()
@@ -197,6 +212,32 @@ impl Conversation {
     }
 }
 
+/// What the notice says when another tab, another person, a stop or the
+/// clock answered the request this page showed.
+fn elsewhere(resolved: &InterruptResolved) -> String {
+    use protocol::{Decision, ResolvedBy};
+    if resolved.by == ResolvedBy::Timeout {
+        return "The request expired: nobody decided in time.".into();
+    }
+    let what = match resolved.decisions.first() {
+        Some(Decision::Reject { message })
+            if message.as_deref() == Some(protocol::STOPPED_MESSAGE) =>
+        {
+            return "The run was stopped, so the request was withdrawn.".into();
+        }
+        Some(Decision::Approve) => "Approved",
+        Some(Decision::Edit { .. }) => "Edited and approved",
+        Some(Decision::Reject { .. }) | None => "Rejected",
+    };
+    match &resolved.decided_by {
+        Some(person) => format!(
+            "{what} elsewhere by {} (another tab or person).",
+            person.name
+        ),
+        None => format!("{what} in another tab."),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +269,48 @@ mod tests {
             run_id: "r".into(),
             content: s.into(),
         })
+    }
+
+    fn resolved(id: &str, decision: Decision) -> ServerMessage {
+        ServerMessage::InterruptResolved(InterruptResolved {
+            interrupt_id: id.into(),
+            decision_id: None,
+            decisions: vec![decision],
+            by: ResolvedBy::User,
+            decided_by: None,
+        })
+    }
+
+    #[test]
+    fn a_request_answered_elsewhere_says_so_and_ours_does_not() {
+        let mut c = Conversation::default();
+        c.apply(ServerMessage::Snapshot(snapshot()));
+        c.apply(ServerMessage::Interrupt(interrupt("i")));
+        c.in_flight = Some(InFlight {
+            interrupt_id: "i".into(),
+            decision_id: "d".into(),
+            decisions: vec![Decision::Approve],
+        });
+        c.apply(resolved("i", Decision::Approve));
+        assert_eq!(c.decided_elsewhere, None, "this tab's own decision");
+
+        c.apply(ServerMessage::Interrupt(interrupt("j")));
+        c.apply(resolved("j", Decision::Reject { message: None }));
+        assert_eq!(
+            c.decided_elsewhere.as_deref(),
+            Some("Rejected in another tab.")
+        );
+
+        c.apply(ServerMessage::Interrupt(interrupt("k")));
+        assert_eq!(c.decided_elsewhere, None, "a new request clears it");
+        let stop = Decision::Reject {
+            message: Some(protocol::STOPPED_MESSAGE.into()),
+        };
+        c.apply(resolved("k", stop));
+        assert_eq!(
+            c.decided_elsewhere.as_deref(),
+            Some("The run was stopped, so the request was withdrawn.")
+        );
     }
 
     #[test]

@@ -67,6 +67,15 @@ fn ThreadView(thread_id: String) -> impl IntoView {
             });
         }
     });
+    // The request answered, focus was in the panel that just went away:
+    // put it on the outcome, so the next Tab starts from there.
+    Effect::new(move |before: Option<Option<String>>| {
+        let now = pending_id.get();
+        if before.flatten().is_some() && now.is_none() {
+            request_animation_frame(focus_last_outcome);
+        }
+        now
+    });
     let decision_error = Signal::derive(move || {
         conversation.with(|c| c.decision_error.as_ref().map(|e| e.error.clone()))
     });
@@ -93,6 +102,10 @@ fn ThreadView(thread_id: String) -> impl IntoView {
     view! {
         <div class="thread">
             <header class="thread-header">
+                <h1 class="thread-title">{move || conversation.with(|c| {
+                    let first = c.thread.messages.iter().find(|m| m.role == Role::User);
+                    first.map_or_else(|| "New thread".to_owned(), |m| m.content.clone())
+                })}</h1>
                 <ConnectionBadge status/>
                 <p class="sr-only" role="status">{move || announcement(&conversation.read())}</p>
             </header>
@@ -103,6 +116,9 @@ fn ThreadView(thread_id: String) -> impl IntoView {
                 </For>
             </div>
             {approval}
+            {move || conversation.with(|c| c.decided_elsewhere.clone()).map(|notice| view! {
+                <p class="notice" role="status" data-testid="decided-elsewhere">{notice}</p>
+            })}
             <Show when=move || status.get() == LinkStatus::Gone>
                 <div class="notice" role="alert" data-testid="thread-gone">
                     <p>"This thread is no longer on the server: it restarted, and threads are kept in memory only."</p>
@@ -177,6 +193,31 @@ fn connect(
     {
         let _ = (thread_id, conversation, status, now, changed);
         Callback::new(|_| {})
+    }
+}
+
+/// Focuses the latest outcome if nothing else has focus.
+fn focus_last_outcome() {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let body = document.body().map(web_sys::Element::from);
+        if document
+            .active_element()
+            .is_some_and(|e| Some(&e) != body.as_ref())
+        {
+            return;
+        }
+        let Ok(outcomes) = document.query_selector_all("[data-testid='outcome']") else {
+            return;
+        };
+        let last = outcomes.item(outcomes.length().saturating_sub(1));
+        if let Some(el) = last.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
     }
 }
 
@@ -314,7 +355,10 @@ fn Composer(
         }
     };
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+        <form
+            class="composer"
+            class:waiting=move || conversation.with(|c| c.pending().is_some())
+            on:submit=move |ev| { ev.prevent_default(); submit(); }>
             {move || conversation.with(|c| c.error.clone()).map(|e| view! {
                 <p class="error" role="alert" data-testid="composer-error">{e.error}</p>
             })}

@@ -35,6 +35,17 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<f64> {
     Some((secs * 1000 + frac_ms) as f64)
 }
 
+/// "14:05" for an instant: in the browser's time zone, UTC where there is
+/// no browser.
+pub fn clock_time(rfc3339: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(ms) = parse_rfc3339_ms(rfc3339) {
+        let date = js_sys::Date::new(&ms.into());
+        return format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    }
+    rfc3339.get(11..16).unwrap_or_default().to_owned()
+}
+
 /// "4:05" for a remaining time; "0:00" once it has passed.
 pub fn countdown(remaining_ms: f64) -> String {
     let secs = (remaining_ms / 1000.0).ceil().max(0.0) as u64;

@@ -28,14 +28,26 @@ test("edit: change the topic, edit, add, remove and reorder steps", async ({ pag
   await page.getByRole("button", { name: "Remove Step 3" }).click();
   await page.getByTestId("add-step").click();
   // An empty step is refused before anything is sent.
-  await expect(page.getByTestId("plan-error")).toHaveText("Step 3 is empty");
+  // In a person's words, next to the field, and tied to it.
+  await expect(page.getByTestId("plan-error")).toHaveText("Write step 3, or remove it.");
+  await expect(page.getByTestId("step-input-2")).toHaveAttribute("aria-invalid", "true");
+  const described = await page.getByTestId("step-input-2").getAttribute("aria-describedby");
+  await expect(page.locator(`[id="${described}"]`)).toHaveText("Write step 3, or remove it.");
   await expect(page.getByTestId("save-edit")).toBeDisabled();
   await page.getByTestId("step-input-2").fill("Interview the authors");
   await page.getByRole("button", { name: "Move Step 3 up" }).click();
   await expect(page.getByTestId("step-input-1")).toHaveValue("Interview the authors");
   await expect(page.getByTestId("plan-error")).toBeHidden();
   await page.getByTestId("save-edit").click();
-  await expect(page.locator('[data-outcome="edited"]')).toContainText("Constitutional AI");
+  const edited = page.locator('[data-outcome="edited"]');
+  await expect(edited).toContainText("Constitutional AI (was: Anthropic)");
+  // The steps as a list, with what changed against the proposal.
+  await expect(edited.locator(".outcome-steps li")).toHaveText([
+    "Read the paper (changed)",
+    "Interview the authors (changed)",
+    "Identify the key people, products and publications of Anthropic",
+  ]);
+  await expect(edited.locator(".outcome-removed")).toContainText("Survey the background and history of Anthropic");
   const messages = page.getByTestId("messages");
   await expect(messages).toContainText("1. Read the paper");
   await expect(messages).toContainText("2. Interview the authors");
@@ -81,4 +93,7 @@ test("stop cancels a run that waits for approval", async ({ page }) => {
   await page.getByTestId("stop").click();
   await expect(page.getByTestId("run-ended")).toHaveText("Stopped.");
   await expect(page.getByTestId("approval")).toBeHidden();
+  // Said as a stop, not as a rejection.
+  await expect(page.locator('[data-outcome="stopped"]')).toContainText("Stopped: create_research_plan was not run");
+  await expect(page.locator('[data-outcome="rejected"]')).toHaveCount(0);
 });

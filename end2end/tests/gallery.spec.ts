@@ -5,7 +5,7 @@ import { ask, newThread } from "./helpers";
 const STATES = [
   "pending", "editing", "editing-invalid", "rejecting", "submitting", "server-error",
   "about-to-expire", "expiring", "disconnected", "twenty-steps", "long-text", "several",
-  "approved", "edited", "rejected", "timed-out",
+  "decided-elsewhere", "approved", "edited", "rejected", "stopped", "timed-out",
 ];
 
 test("the gallery shows every state; screenshots are saved", async ({ page }) => {
@@ -15,12 +15,38 @@ test("the gallery shows every state; screenshots are saved", async ({ page }) =>
     await expect(item).toBeVisible();
     await item.screenshot({ path: `screenshots/gallery-${state}.png` });
   }
-  await expect(page.locator('[data-state="editing-invalid"] [data-testid="plan-error"]')).toHaveText("Step 2 is empty");
+  await expect(page.locator('[data-state="editing-invalid"] [data-testid="plan-error"]')).toHaveText("Write step 2, or remove it.");
+  // At zero nothing can be chosen, as on a real card.
+  for (const name of ["Approve", "Edit", "Reject"]) {
+    await expect(page.locator('[data-state="expiring"]').getByRole("button", { name })).toBeDisabled();
+  }
   await expect(page.locator('[data-state="about-to-expire"] [data-testid="countdown"]')).toHaveClass(/urgent/);
   await expect(page.locator('[data-state="twenty-steps"] .steps li')).toHaveCount(20);
   await expect(page.locator('[data-state="several"] [data-testid="submit-all"]')).toBeDisabled();
   await page.setViewportSize({ width: 360, height: 800 });
   await page.screenshot({ path: "screenshots/gallery-phone.png", fullPage: true });
+});
+
+test("gallery screenshots are the same in two runs (fixed time and fixtures)", async ({ browser }) => {
+  const shots: Buffer[][] = [];
+  for (let run = 0; run < 2; run++) {
+    // A fresh context each time: no state carried from the first run.
+    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    const page = await context.newPage();
+    await page.goto("/gallery");
+    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+    const taken: Buffer[] = [];
+    for (const state of STATES) {
+      taken.push(await page.locator(`[data-state="${state}"]`).screenshot({ animations: "disabled", caret: "hide" }));
+    }
+    // Later than the first: a ticking clock would show by now.
+    await page.waitForTimeout(1100);
+    taken.push(await page.locator('[data-state="pending"]').screenshot({ animations: "disabled", caret: "hide" }));
+    shots.push(taken);
+    await context.close();
+  }
+  expect(shots[0][STATES.length].equals(shots[0][0]), "pending, a second later").toBe(true);
+  STATES.forEach((state, i) => expect(shots[1][i].equals(shots[0][i]), state).toBe(true));
 });
 
 for (const scheme of ["light", "dark"] as const) {

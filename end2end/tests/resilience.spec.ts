@@ -24,8 +24,15 @@ test("two tabs: a decision in one updates the other", async ({ page, context }) 
   await other.goto(url);
   await hydrated(other);
   await expect(other.getByTestId("approval")).toBeVisible();
+  // This tab was half-way through an edit: it is told what happened to it.
+  await page.getByTestId("approval").getByRole("button", { name: "Edit" }).click();
+  await page.getByTestId("topic-input").fill("Half-finished");
   await other.getByTestId("approval").getByRole("button", { name: "Approve" }).click();
   await expect(page.getByTestId("approval")).toBeHidden();
+  await expect(page.getByTestId("decided-elsewhere")).toHaveText(
+    "Approved elsewhere by admin (another tab or person).",
+  );
+  await expect(other.getByTestId("decided-elsewhere")).toHaveCount(0);
   await expect(page.locator('[data-outcome="approved"]')).toBeVisible();
   await expect(page.getByTestId("messages")).toContainText("The research plan is done.");
   await expect(page.getByTestId("messages")).toContainText("Create a research plan for Anthropic");

@@ -29,6 +29,10 @@ pub enum DecisionType {
     Reject,
 }
 
+/// The rejection message of an interrupt resolved because its run was
+/// stopped (`cancel`), so a client can say "stopped", not "rejected".
+pub const STOPPED_MESSAGE: &str = "Cancelled by the user.";
+
 impl DecisionType {
     pub const ALL: [DecisionType; 3] = [Self::Approve, Self::Edit, Self::Reject];
 

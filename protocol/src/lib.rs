@@ -37,7 +37,7 @@ pub use auth::{
 pub use client::{ClientMessage, Decision, EditedAction};
 pub use error::{ErrorBody, ErrorCode};
 pub use interrupt::{
-    ActionRequest, Args, DecisionType, Interrupt, ResolvedInterrupt, ReviewConfig,
+    ActionRequest, Args, DecisionType, Interrupt, ResolvedInterrupt, ReviewConfig, STOPPED_MESSAGE,
 };
 pub use plan::{PlanError, ResearchPlan, CREATE_RESEARCH_PLAN};
 pub use server::{

@@ -244,4 +244,8 @@ pub struct ThreadSummary {
     pub status: ThreadStatus,
     /// RFC 3339 UTC.
     pub updated_at: String,
+    /// Extension: while a request waits for a decision, when it expires
+    /// (RFC 3339 UTC), so a list can put what waits first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }

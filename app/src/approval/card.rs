@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use protocol::{ActionRequest, Decision, DecisionType, ResearchPlan, CREATE_RESEARCH_PLAN};
 
 use super::editor::PlanEditor;
+use super::focus::{card_of, focus_later, on_escape};
 use super::{CardMode, Phase};
 
 #[component]
@@ -16,6 +17,8 @@ pub(super) fn ApprovalCard(
     chosen: Signal<Option<Decision>>,
     on_choose: Callback<Decision>,
     index: usize,
+    /// Unique on the page: the ids of the card's fields start with it.
+    key: String,
 ) -> impl IntoView {
     let plan = (request.name == CREATE_RESEARCH_PLAN)
         .then(|| ResearchPlan::parse(&request.args).ok())
@@ -29,12 +32,14 @@ pub(super) fn ApprovalCard(
 
     let start_edit = {
         let plan = plan.clone();
-        move |_| {
+        move |ev: leptos::ev::MouseEvent| {
             if let Some(plan) = &plan {
+                let card = card_of(&ev);
                 mode.set(CardMode::Editing {
                     topic: plan.topic().to_owned(),
                     steps: plan.steps().to_vec(),
                 });
+                focus_later(card, "[data-testid='topic-input']");
             }
         }
     };
@@ -52,7 +57,8 @@ pub(super) fn ApprovalCard(
             },
             CardMode::Editing { topic, steps } => {
                 let name = request.name.clone();
-                view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name/> }.into_any()
+                let key = key.clone();
+                view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key/> }.into_any()
             }
             CardMode::Rejecting { reason } => {
                 view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
@@ -71,18 +77,24 @@ pub(super) fn ApprovalCard(
             <Show when=move || mode.with(|m| *m == CardMode::View)>
                 <div class="actions">
                     {can_approve.then(|| view! {
-                        <button class="primary" disabled=busy on:click=move |_| on_choose.run(Decision::Approve)>
+                        <button class="primary" data-key="a" aria-keyshortcuts="A" disabled=busy on:click=move |_| on_choose.run(Decision::Approve)>
                             "Approve"
                         </button>
                     })}
                     {editable.then(|| view! {
-                        <button disabled=busy on:click=start_edit.clone()>"Edit"</button>
+                        <button data-key="e" aria-keyshortcuts="E" disabled=busy on:click=start_edit.clone()>"Edit"</button>
                     })}
                     {can_reject.then(|| view! {
                         <button
                             class="danger"
+                            data-key="r"
+                            aria-keyshortcuts="R"
                             disabled=busy
-                            on:click=move |_| mode.set(CardMode::Rejecting { reason: String::new() })
+                            on:click=move |ev| {
+                                let card = card_of(&ev);
+                                mode.set(CardMode::Rejecting { reason: String::new() });
+                                focus_later(card, "[data-testid='reject-reason']");
+                            }
                         >
                             "Reject"
                         </button>
@@ -118,7 +130,7 @@ fn RejectForm(
         });
     };
     view! {
-        <div class="reject-form">
+        <div class="reject-form" on:keydown=on_escape(mode, "r")>
             <label class="field">
                 <span>"Reason (optional, shown to the agent)"</span>
                 <textarea
@@ -131,7 +143,11 @@ fn RejectForm(
                 <button class="danger" data-testid="confirm-reject" disabled=busy on:click=reject>
                     "Reject plan"
                 </button>
-                <button type="button" on:click=move |_| mode.set(CardMode::View)>"Back"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
+                    let card = card_of(&ev);
+                    mode.set(CardMode::View);
+                    focus_later(card, "[data-key='r']");
+                }>"Back"</button>
             </div>
         </div>
     }

@@ -1,9 +1,10 @@
 //! The plan editor: topic and steps, checked as they are typed by the same
-//! parser the server uses.
+//! parser the server uses, each problem shown next to its field.
 
 use leptos::prelude::*;
-use protocol::{Decision, EditedAction, ResearchPlan};
+use protocol::{Decision, EditedAction, PlanError, ResearchPlan};
 
+use super::focus::{card_of, focus_later, on_escape};
 use super::steps::StepList;
 use super::CardMode;
 
@@ -15,11 +16,13 @@ pub(super) fn PlanEditor(
     busy: Signal<bool>,
     on_choose: Callback<Decision>,
     name: String,
+    /// Unique on the page: the fields' ids start with it.
+    key: String,
 ) -> impl IntoView {
     let topic = RwSignal::new(topic);
     let steps = RwSignal::new(StepList::new(steps));
     let parsed = Memo::new(move |_| ResearchPlan::new(&topic.get(), &steps.with(StepList::texts)));
-    let error = move || parsed.with(|p| p.as_ref().err().map(|e| capitalize(&e.to_string())));
+    let problem = move || parsed.with(|p| p.as_ref().err().cloned());
     let save = move |_| {
         if let Ok(plan) = parsed.get() {
             on_choose.run(Decision::Edit {
@@ -30,52 +33,92 @@ pub(super) fn PlanEditor(
             });
         }
     };
-    let move_step = move |id: usize, by: isize| steps.update(|s| s.shift(id, by));
+    // A step that moves is a row that moves (rows are keyed by the step's
+    // id), and moving a node takes its focus away: give it back.
+    let move_step = move |ev: leptos::ev::MouseEvent, id: usize, by: isize, button: &str| {
+        let card = card_of(&ev);
+        steps.update(|s| s.shift(id, by));
+        focus_later(card, format!("[data-step='{id}'] [data-move='{button}']"));
+    };
+    let remove = move |ev: leptos::ev::MouseEvent, id: usize| {
+        let card = card_of(&ev);
+        let position = steps.with(|s| s.position(id)).unwrap_or(0);
+        steps.update(|s| s.remove(id));
+        let next = steps.with(|s| s.rows().get(position).or(s.rows().last()).map(|r| r.0));
+        let target = match next {
+            Some(id) => format!("[data-step='{id}'] input"),
+            None => "[data-testid='add-step']".to_owned(),
+        };
+        focus_later(card, target);
+    };
+    let topic_id = format!("{key}-topic");
+    let topic_error_id = format!("{key}-topic-error");
+    let steps_error_id = format!("{key}-steps-error");
+    let steps_error_described = steps_error_id.clone();
+    let topic_invalid = move || matches!(problem(), Some(PlanError::EmptyTopic));
+    let rows_key = key.clone();
     view! {
-        <div class="editor" data-testid="editor">
-            <label class="field">
-                <span>"Topic"</span>
+        <div class="editor" data-testid="editor" on:keydown=on_escape(mode, "e")>
+            <div class="field">
+                <label for=topic_id.clone()>"Topic"</label>
                 <input
+                    id=topic_id
                     type="text"
                     data-testid="topic-input"
+                    aria-invalid=move || topic_invalid().to_string()
+                    aria-describedby=move || topic_invalid().then(|| topic_error_id.clone())
                     prop:value=move || topic.get()
                     on:input=move |ev| topic.set(event_target_value(&ev))
                 />
-            </label>
-            <fieldset>
+                {
+                    let id = format!("{key}-topic-error");
+                    move || topic_invalid().then(|| view! {
+                        <p class="error field-error" id=id.clone() data-testid="plan-error">"Give the plan a topic."</p>
+                    })
+                }
+            </div>
+            <fieldset aria-describedby={
+                let id = steps_error_described.clone();
+                move || matches!(problem(), Some(PlanError::NoSteps)).then(|| id.clone())
+            }>
                 <legend>"Steps"</legend>
                 <ol class="step-list">
                     <For
-                        each=move || steps.with(|s| s.rows().to_vec()).into_iter().enumerate()
-                        key=|(position, (id, _))| (*id, *position)
-                        let:item
+                        each=move || steps.with(|s| s.rows().iter().map(|r| r.0).collect::<Vec<_>>())
+                        key=|id| *id
+                        let:id
                     >
                         {
-                            let (position, (id, text)) = item;
-                            let label = format!("Step {}", position + 1);
+                            let position = Memo::new(move |_| steps.with(|s| s.position(id)).unwrap_or(0));
+                            let label = move || format!("Step {}", position.get() + 1);
+                            let invalid = move || matches!(problem(), Some(PlanError::EmptyStep(n)) if n == position.get() + 1);
+                            let error_id = format!("{rows_key}-step-{id}-error");
                             view! {
-                                <li class="step-row">
-                                    <span class="step-number" aria-hidden="true">{position + 1}"."</span>
+                                <li class="step-row" data-step=id.to_string()>
+                                    <span class="step-number" aria-hidden="true">{move || position.get() + 1}"."</span>
                                     <input
                                         type="text"
-                                        aria-label=label.clone()
-                                        data-testid=format!("step-input-{position}")
-                                        prop:value=text
+                                        aria-label=label
+                                        aria-invalid=move || invalid().to_string()
+                                        aria-describedby={
+                                            let error_id = error_id.clone();
+                                            move || invalid().then(|| error_id.clone())
+                                        }
+                                        data-testid=move || format!("step-input-{}", position.get())
+                                        prop:value=move || steps.with(|s| s.text(id).to_owned())
                                         on:input=move |ev| {
                                             let value = event_target_value(&ev);
                                             steps.update(|s| s.set(id, value));
                                         }
                                     />
-                                    <button type="button" class="icon" aria-label=format!("Move {label} up") on:click=move |_| move_step(id, -1)>"↑"</button>
-                                    <button type="button" class="icon" aria-label=format!("Move {label} down") on:click=move |_| move_step(id, 1)>"↓"</button>
-                                    <button
-                                        type="button"
-                                        class="icon"
-                                        aria-label=format!("Remove {label}")
-                                        on:click=move |_| steps.update(|s| s.remove(id))
-                                    >
-                                        "✕"
-                                    </button>
+                                    <button type="button" class="icon" data-move="up" aria-label=move || format!("Move {} up", label()) on:click=move |ev| move_step(ev, id, -1, "up")>"↑"</button>
+                                    <button type="button" class="icon" data-move="down" aria-label=move || format!("Move {} down", label()) on:click=move |ev| move_step(ev, id, 1, "down")>"↓"</button>
+                                    <button type="button" class="icon" aria-label=move || format!("Remove {}", label()) on:click=move |ev| remove(ev, id)>"✕"</button>
+                                    {move || invalid().then(|| view! {
+                                        <p class="error field-error step-error" id=error_id.clone() data-testid="plan-error">
+                                            {format!("Write step {}, or remove it.", position.get() + 1)}
+                                        </p>
+                                    })}
                                 </li>
                             }
                         }
@@ -84,14 +127,18 @@ pub(super) fn PlanEditor(
                 <button
                     type="button"
                     data-testid="add-step"
-                    on:click=move |_| steps.update(|s| {
-                        s.add();
-                    })
+                    on:click=move |ev| {
+                        let card = card_of(&ev);
+                        let id = steps.try_update(StepList::add).unwrap_or_default();
+                        focus_later(card, format!("[data-step='{id}'] input"));
+                    }
                 >
                     "Add step"
                 </button>
+                {move || matches!(problem(), Some(PlanError::NoSteps)).then(|| view! {
+                    <p class="error field-error" id=steps_error_id.clone() data-testid="plan-error">"Add at least one step."</p>
+                })}
             </fieldset>
-            {move || error().map(|e| view! { <p class="error" role="alert" data-testid="plan-error">{e}</p> })}
             <div class="actions">
                 <button
                     class="primary"
@@ -101,16 +148,12 @@ pub(super) fn PlanEditor(
                 >
                     "Save and run"
                 </button>
-                <button type="button" data-testid="cancel-edit" on:click=move |_| mode.set(CardMode::View)>"Cancel"</button>
+                <button type="button" data-testid="cancel-edit" aria-keyshortcuts="Escape" on:click=move |ev| {
+                    let card = card_of(&ev);
+                    mode.set(CardMode::View);
+                    focus_later(card, "[data-key='e']");
+                }>"Cancel"</button>
             </div>
         </div>
     }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

@@ -11,6 +11,7 @@
 
 mod card;
 mod editor;
+mod focus;
 mod outcome;
 pub mod steps;
 
@@ -59,13 +60,27 @@ pub fn ApprovalPanel(
     /// `false` for someone who may see the request but not decide it.
     #[prop(default = true)]
     may_decide: bool,
+    /// Unique on the page (the gallery shows many panels): the panel's
+    /// ids start with it, and it names the panel to assistive technology.
+    #[prop(optional, into)]
+    name: Option<String>,
 ) -> impl IntoView {
+    let prefix = name
+        .as_deref()
+        .map_or("approval".to_owned(), |n| format!("approval-{n}"));
+    let title_id = format!("{prefix}-title");
+    let labelled_by = name.is_none().then(|| title_id.clone());
     let count = interrupt.action_requests.len();
     let several = count > 1;
     // With several requests, choices are collected and sent together.
     let choices: RwSignal<Vec<Option<Decision>>> = RwSignal::new(vec![None; count]);
     let expires_ms = parse_rfc3339_ms(&interrupt.expires_at);
     let remaining = move || Some(expires_ms? - now.get()?);
+    // At zero the request is expiring on the server: nothing can be chosen.
+    let card_phase = Signal::derive(move || match remaining() {
+        Some(r) if r <= 0.0 => Phase::Submitting,
+        _ => phase.get(),
+    });
     let cards = interrupt
         .action_requests
         .iter()
@@ -88,11 +103,12 @@ pub fn ApprovalPanel(
                 <ApprovalCard
                     request=request.clone()
                     allowed
-                    phase
+                    phase=card_phase
                     initial_mode=mode
                     chosen
                     on_choose
                     index=i
+                    key=format!("{prefix}-{i}")
                 />
             }
         })
@@ -107,13 +123,16 @@ pub fn ApprovalPanel(
         <section
             class="approval"
             class:offline=move || phase.get() == Phase::Offline
-            aria-labelledby="approval-title"
+            aria-labelledby=labelled_by
+            aria-label=name.as_ref().map(|n| format!("Approval needed ({n})"))
+            aria-describedby=may_decide.then(|| format!("{prefix}-keys"))
             tabindex="-1"
             node_ref=node_ref
             data-testid="approval"
+            on:keydown=focus::shortcut
         >
             <header class="approval-header">
-                <h2 id="approval-title">
+                <h2 id=title_id>
                     {if several { format!("{count} actions need your approval") } else { "Approval needed".to_owned() }}
                 </h2>
                 <p
@@ -138,6 +157,11 @@ pub fn ApprovalPanel(
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="decision-error">{e}</p> })}
             <div class="cards">{cards}</div>
+            {may_decide.then(|| view! {
+                <p class="muted keys" id=format!("{prefix}-keys")>
+                    "Keys: A approve · E edit · R reject · Esc back"
+                </p>
+            })}
             {(several && may_decide).then(|| view! {
                 <button
                     class="primary"

@@ -1,7 +1,9 @@
 //! The card an answered interrupt leaves in the conversation.
 
 use leptos::prelude::*;
-use protocol::{ActionRequest, Decision, ResearchPlan, ResolvedBy, ResolvedInterrupt};
+use protocol::{
+    ActionRequest, Args, Decision, ResearchPlan, ResolvedBy, ResolvedInterrupt, STOPPED_MESSAGE,
+};
 
 /// An answered interrupt, as it stays in the conversation.
 #[component]
@@ -17,9 +19,9 @@ pub fn OutcomeCard(outcome: ResolvedInterrupt) -> impl IntoView {
                 title = format!("{title} · by {}", person.name);
             }
             view! {
-                <div class=format!("outcome {class}") data-testid="outcome" data-outcome=class>
+                <div class=format!("outcome {class}") data-testid="outcome" data-outcome=class tabindex="-1">
                     <p class="outcome-title">{title}</p>
-                    {detail.map(|d| view! { <p class="outcome-detail">{d}</p> })}
+                    {detail}
                 </div>
             }
         })
@@ -31,38 +33,86 @@ fn describe(
     request: &ActionRequest,
     decision: &Decision,
     by: ResolvedBy,
-) -> (&'static str, String, Option<String>) {
-    let plan_summary = |args| {
-        ResearchPlan::parse(args).ok().map(|p| {
-            let steps: Vec<String> = p
-                .steps()
-                .iter()
-                .enumerate()
-                .map(|(i, s)| format!("{}. {s}", i + 1))
-                .collect();
-            format!("{}: {}", p.topic(), steps.join("  "))
-        })
-    };
+) -> (&'static str, String, Option<AnyView>) {
+    let name = &request.name;
     match (by, decision) {
         (ResolvedBy::Timeout, _) => (
             "expired",
-            format!("Timed out: {} was not run", request.name),
-            Some("Nobody decided before the request expired.".into()),
+            format!("Timed out: {name} was not run"),
+            Some(detail("Nobody decided before the request expired.")),
         ),
         (_, Decision::Approve) => (
             "approved",
-            format!("Approved {}", request.name),
-            plan_summary(&request.args),
+            format!("Approved {name}"),
+            plan_view(&request.args, None),
         ),
         (_, Decision::Edit { edited_action }) => (
             "edited",
-            format!("Edited and approved {}", request.name),
-            plan_summary(&edited_action.args),
+            format!("Edited and approved {name}"),
+            plan_view(&edited_action.args, Some(&request.args)),
+        ),
+        (_, Decision::Reject { message }) if message.as_deref() == Some(STOPPED_MESSAGE) => (
+            "stopped",
+            format!("Stopped: {name} was not run"),
+            Some(detail(
+                "The run was stopped while it waited for a decision.",
+            )),
         ),
         (_, Decision::Reject { message }) => (
             "rejected",
-            format!("Rejected {}", request.name),
-            message.as_ref().map(|m| format!("Reason: {m}")),
+            format!("Rejected {name}"),
+            message.as_ref().map(|m| detail(&format!("Reason: {m}"))),
         ),
     }
+}
+
+fn detail(text: &str) -> AnyView {
+    view! { <p class="outcome-detail">{text.to_owned()}</p> }.into_any()
+}
+
+/// The plan as a list; after an edit, what changed against the proposal.
+fn plan_view(args: &Args, proposed: Option<&Args>) -> Option<AnyView> {
+    let plan = ResearchPlan::parse(args).ok()?;
+    let before = proposed.and_then(|a| ResearchPlan::parse(a).ok());
+    let was_topic = before
+        .as_ref()
+        .filter(|b| b.topic() != plan.topic())
+        .map(|b| format!(" (was: {})", b.topic()));
+    let is_new = |step: &String| before.as_ref().is_some_and(|b| !b.steps().contains(step));
+    let removed: Vec<String> = before
+        .as_ref()
+        .map(|b| {
+            let kept = plan.steps();
+            b.steps()
+                .iter()
+                .filter(|s| !kept.contains(s))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let steps = plan
+        .steps()
+        .iter()
+        .map(|s| {
+            let new = is_new(s);
+            view! {
+                <li class:changed=new>
+                    {s.clone()}
+                    {new.then(|| view! { <span class="change">" (changed)"</span> })}
+                </li>
+            }
+        })
+        .collect_view();
+    Some(
+        view! {
+            <div class="outcome-detail">
+                <p class="outcome-topic">{plan.topic().to_owned()}{was_topic}</p>
+                <ol class="outcome-steps">{steps}</ol>
+                {(!removed.is_empty()).then(|| view! {
+                    <p class="outcome-removed">"Removed: " {removed.join("; ")}</p>
+                })}
+            </div>
+        }
+        .into_any(),
+    )
 }

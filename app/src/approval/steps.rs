@@ -26,6 +26,19 @@ impl StepList {
         self.steps.iter().map(|(_, t)| t.clone()).collect()
     }
 
+    /// Where step `id` is, from 0.
+    pub fn position(&self, id: usize) -> Option<usize> {
+        self.steps.iter().position(|(k, _)| *k == id)
+    }
+
+    /// Step `id`'s text ("" once removed).
+    pub fn text(&self, id: usize) -> &str {
+        self.steps
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map_or("", |(_, t)| t.as_str())
+    }
+
     pub fn set(&mut self, id: usize, text: String) {
         if let Some(step) = self.steps.iter_mut().find(|(k, _)| *k == id) {
             step.1 = text;

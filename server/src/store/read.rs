@@ -78,12 +78,18 @@ impl Store {
     ) -> Result<Vec<ThreadSummary>, StoreError> {
         let query = match owner {
             None => sqlx::query_as(
-                "SELECT id, title, status, updated_at FROM threads \
+                "SELECT id, title, status, updated_at, \
+                 (SELECT MIN(i.expires_at) FROM interrupts i \
+                  WHERE i.thread_id = threads.id AND i.resolved_at IS NULL) AS expires_at \
+                 FROM threads \
                  ORDER BY updated_at DESC, id LIMIT $1",
             )
             .bind(limit),
             Some(owner) => sqlx::query_as(
-                "SELECT id, title, status, updated_at FROM threads WHERE owner_id = $2 \
+                "SELECT id, title, status, updated_at, \
+                 (SELECT MIN(i.expires_at) FROM interrupts i \
+                  WHERE i.thread_id = threads.id AND i.resolved_at IS NULL) AS expires_at \
+                 FROM threads WHERE owner_id = $2 \
                  ORDER BY updated_at DESC, id LIMIT $1",
             )
             .bind(limit)
@@ -97,6 +103,7 @@ impl Store {
                     title: row.title,
                     status: rows::thread_status(&row.status)?,
                     updated_at: rfc3339(from_millis(row.updated_at)),
+                    expires_at: row.expires_at.map(|at| rfc3339(from_millis(at))),
                 })
             })
             .collect()

@@ -93,6 +93,8 @@ pub struct SummaryRow {
     pub title: String,
     pub status: String,
     pub updated_at: i64,
+    /// The pending interrupt's, if one waits.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -31,6 +31,14 @@ async fn restart_with_a_pending_interrupt(storage: Storage) {
     assert_eq!(threads[0]["thread_id"], thread_id.as_str());
     assert_eq!(threads[0]["title"], REQUEST);
     assert_eq!(threads[0]["status"], "interrupted");
+    // Stored in milliseconds: the same instant to the second.
+    let listed = threads[0]["expires_at"]
+        .as_str()
+        .expect("a waiting thread's deadline");
+    assert_eq!(
+        listed[..19],
+        interrupt["expires_at"].as_str().unwrap()[..19]
+    );
     let (mut client, snapshot) = second.connect(&thread_id).await;
     assert_eq!(snapshot["status"], "interrupted");
     let pending = &snapshot["pending_interrupt"];
@@ -55,6 +63,8 @@ async fn restart_with_a_pending_interrupt(storage: Storage) {
     assert_eq!(of_type(&frames, "tool_result")[0]["status"], "executed");
     let finished = frames.last().unwrap();
     assert_eq!(finished["status"], "completed");
+    let threads = second.get("/api/threads").await;
+    assert!(threads[0].get("expires_at").is_none(), "{}", threads[0]);
     assert_eq!(
         finished["run_id"], interrupt["run_id"],
         "the same run went on"

@@ -121,6 +121,7 @@ impl Thread {
             title: state.title.clone(),
             status: state.status(),
             updated_at: rfc3339(state.updated_at),
+            expires_at: (state.view.pending_interrupt.as_ref()).map(|p| p.expires_at.clone()),
         };
         (state.updated_at, summary)
     }
@@ -306,7 +307,7 @@ impl Thread {
             return Ok(());
         }
         let cancel = run.cancel.clone();
-        self.reject_pending(&mut state, "Cancelled by the user.", ResolvedBy::User, by);
+        self.reject_pending(&mut state, protocol::STOPPED_MESSAGE, ResolvedBy::User, by);
         cancel.cancel();
         tracing::info!(thread_id = %self.id, "run cancel requested");
         Ok(())
