@@ -12,7 +12,7 @@ LEPTOS_OUTPUT_NAME=hitl cargo build --package=frontend --lib --target-dir="$targ
     --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release "$@"
 wasm-bindgen --target=web --out-name=hitl --out-dir="$target/pkg" \
     "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+wasm-opt -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
     "$target/pkg/hitl_bg.wasm" -o "$target/pkg/hitl.wasm"
 node -e '
 const fs = require("fs"), zlib = require("zlib");

@@ -97,3 +97,19 @@ test("stop cancels a run that waits for approval", async ({ page }) => {
   await expect(page.locator('[data-outcome="stopped"]')).toContainText("Stopped: create_research_plan was not run");
   await expect(page.locator('[data-outcome="rejected"]')).toHaveCount(0);
 });
+
+test("an unsaved edit survives a reload of the thread; Cancel forgets it", async ({ page }) => {
+  await newThread(page);
+  await ask(page);
+  await page.getByTestId("approval").getByRole("button", { name: "Edit" }).click();
+  await page.getByTestId("topic-input").fill("Half-finished topic");
+  await page.getByTestId("step-input-1").fill("A step being written");
+  await page.reload();
+  await expect(page.getByTestId("topic-input")).toHaveValue("Half-finished topic");
+  await expect(page.getByTestId("step-input-1")).toHaveValue("A step being written");
+  await page.getByTestId("cancel-edit").click();
+  await page.reload();
+  const approval = page.getByTestId("approval");
+  await expect(approval.getByRole("heading", { name: "Anthropic", exact: true })).toBeVisible();
+  await expect(page.getByTestId("editor")).toHaveCount(0);
+});

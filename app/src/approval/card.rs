@@ -19,12 +19,23 @@ pub(super) fn ApprovalCard(
     index: usize,
     /// Unique on the page: the ids of the card's fields start with it.
     key: String,
+    /// Where a half-finished edit is kept across a reload (none in the
+    /// gallery).
+    draft: Option<String>,
 ) -> impl IntoView {
     let plan = (request.name == CREATE_RESEARCH_PLAN)
         .then(|| ResearchPlan::parse(&request.args).ok())
         .flatten();
     let editable = plan.is_some() && allowed.contains(&DecisionType::Edit);
     let mode = RwSignal::new(initial_mode);
+    // After hydration, never in it: the server rendered the card closed.
+    if let Some(key) = draft.clone() {
+        Effect::new(move |_| {
+            if let Some((topic, steps)) = super::draft::load(&key) {
+                mode.set(CardMode::Editing { topic, steps });
+            }
+        });
+    }
     let busy = move || phase.get() != Phase::Ready;
     let can = |d: DecisionType| allowed.contains(&d);
     let (can_approve, can_reject) = (can(DecisionType::Approve), can(DecisionType::Reject));
@@ -58,7 +69,8 @@ pub(super) fn ApprovalCard(
             CardMode::Editing { topic, steps } => {
                 let name = request.name.clone();
                 let key = key.clone();
-                view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key/> }.into_any()
+                let draft = draft.clone();
+                view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key draft/> }.into_any()
             }
             CardMode::Rejecting { reason } => {
                 view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()

@@ -18,9 +18,20 @@ pub(super) fn PlanEditor(
     name: String,
     /// Unique on the page: the fields' ids start with it.
     key: String,
+    /// Where the edit is kept while it is open, so a reload gives it back.
+    draft: Option<String>,
 ) -> impl IntoView {
     let topic = RwSignal::new(topic);
     let steps = RwSignal::new(StepList::new(steps));
+    if let Some(draft) = draft {
+        let saving = draft.clone();
+        Effect::new(move |_| {
+            super::draft::save(&saving, &topic.read(), &steps.with(StepList::texts));
+        });
+        // Closed by Cancel, Escape, a decision or the request going away:
+        // the edit is done with. (A reload runs no clean-up.)
+        on_cleanup(move || super::draft::clear(&draft));
+    }
     let parsed = Memo::new(move |_| ResearchPlan::new(&topic.get(), &steps.with(StepList::texts)));
     let problem = move || parsed.with(|p| p.as_ref().err().cloned());
     let save = move |_| {

@@ -10,6 +10,7 @@
 //! - `outcome`: the card an answered interrupt leaves in the history.
 
 mod card;
+mod draft;
 mod editor;
 mod focus;
 mod outcome;
@@ -109,6 +110,7 @@ pub fn ApprovalPanel(
                     on_choose
                     index=i
                     key=format!("{prefix}-{i}")
+                    draft=name.is_none().then(|| draft::key(&interrupt.interrupt_id, i))
                 />
             }
         })
