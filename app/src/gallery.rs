@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use protocol::{
     ActionRequest, Decision, DecisionType, EditedAction, Interrupt, ResearchPlan, ResolvedBy,
-    ResolvedInterrupt, ReviewConfig, CREATE_RESEARCH_PLAN,
+    ResolvedInterrupt, ReviewConfig, ThreadStatus, ThreadSummary, CREATE_RESEARCH_PLAN,
 };
 
 use crate::approval::{ApprovalPanel, CardMode, OutcomeCard, Phase};
@@ -76,6 +76,37 @@ fn resolved(decision: Decision, by: ResolvedBy) -> ResolvedInterrupt {
             name: "Ada Lovelace".into(),
         }),
     }
+}
+
+/// The sidebar's threads on the gallery page: fixtures, one of each badge.
+pub fn threads() -> Vec<ThreadSummary> {
+    let thread = |id: &str, title: &str, status, expires_at: Option<&str>| ThreadSummary {
+        thread_id: format!("fixture-{id}"),
+        title: title.into(),
+        status,
+        updated_at: "2026-02-16T12:00:00Z".into(),
+        expires_at: expires_at.map(Into::into),
+    };
+    vec![
+        thread(
+            "idle",
+            "Create a research plan for Anthropic",
+            ThreadStatus::Idle,
+            None,
+        ),
+        thread(
+            "running",
+            "Create a research plan for protein folding",
+            ThreadStatus::Running,
+            None,
+        ),
+        thread(
+            "waiting",
+            "Create a research plan for fusion energy",
+            ThreadStatus::Interrupted,
+            Some(EXPIRES_AT),
+        ),
+    ]
 }
 
 /// One pending state of the panel.

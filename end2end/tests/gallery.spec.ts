@@ -42,11 +42,15 @@ test("gallery screenshots are the same in two runs (fixed time and fixtures)", a
     // Later than the first: a ticking clock would show by now.
     await page.waitForTimeout(1100);
     taken.push(await page.locator('[data-state="pending"]').screenshot({ animations: "disabled", caret: "hide" }));
+    // The whole page, the sidebar's fixture threads (waiting first) included.
+    await expect(page.getByTestId("thread-list").locator("li").first()).toContainText("fusion energy");
+    taken.push(await page.screenshot({ fullPage: true, animations: "disabled", caret: "hide" }));
     shots.push(taken);
     await context.close();
   }
   expect(shots[0][STATES.length].equals(shots[0][0]), "pending, a second later").toBe(true);
   STATES.forEach((state, i) => expect(shots[1][i].equals(shots[0][i]), state).toBe(true));
+  expect(shots[1][STATES.length + 1].equals(shots[0][STATES.length + 1]), "the whole page").toBe(true);
 });
 
 for (const scheme of ["light", "dark"] as const) {

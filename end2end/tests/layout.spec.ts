@@ -23,7 +23,17 @@ async function reachable(page: Page, name: string) {
 }
 
 for (const width of [360, 390]) {
-  test(`nothing scrolls sideways at ${width} px, on every page`, async ({ page }) => {
+  test(`nothing scrolls sideways at ${width} px, on every page`, async ({ page, browser }) => {
+    // Signed out: the sign-in page.
+    const signedOut = await browser.newContext({
+      viewport: { width, height: 844 },
+      storageState: { cookies: [], origins: [] },
+    });
+    const visitor = await signedOut.newPage();
+    await visitor.goto("/signin");
+    await expect(visitor.getByRole("heading", { name: "Sign in" })).toBeVisible();
+    await noSidewaysScroll(visitor, "/signin");
+    await signedOut.close();
     await page.setViewportSize({ width, height: 844 });
     for (const path of ["/", "/gallery"]) {
       await page.goto(path);
