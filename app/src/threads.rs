@@ -27,12 +27,12 @@ pub fn ThreadList() -> impl IntoView {
         // The gallery's screenshots show fixtures, never the database.
         if location.pathname.get() == "/gallery" {
             threads.set(Some(Ok(crate::gallery::threads())));
-            return;
+        } else {
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                threads.set(Some(crate::http::list_threads().await));
+            });
         }
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            threads.set(Some(crate::http::list_threads().await));
-        });
     });
     view! {
         <nav class="thread-list" aria-label="Threads">
