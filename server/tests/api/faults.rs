@@ -81,20 +81,13 @@ async fn is_ready(server: &TestServer) -> bool {
 
 /// Waits until the server says its storage is failing (or not).
 async fn ready_is(server: &TestServer, ready: bool) {
-    let wanted = format!("hitl_ready {}", ready as u8);
     for _ in 0..100 {
-        let scrape = server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap();
-        if scrape.text().await.unwrap().lines().any(|l| l == wanted) {
+        if is_ready(server).await == ready {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the server never reported {wanted}");
+    panic!("the server never reported hitl_ready {}", ready as u8);
 }
 
 /// The behaviour both faults share: refused while failing, served again
