@@ -153,3 +153,55 @@ fn auth_variables_are_read_and_secrets_stay_out_of_debug() {
     );
     assert!(!error.to_string().contains("short"), "{error}");
 }
+
+#[test]
+fn a_tool_policy_file_is_read_and_its_faults_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("policy.json");
+    std::fs::write(
+        &good,
+        r#"{"rules": [{"tool": "get_current_time", "auto": true}]}"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"rules": [{"tool": "x", "decisions": []}]}"#).unwrap();
+    let openai = |extra: &[(&'static str, String)]| {
+        let mut vars = vec![
+            ("HITL_AGENT", "openai".to_owned()),
+            ("HITL_MODEL", "m".into()),
+        ];
+        vars.extend(extra.iter().cloned());
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        read(&vars)
+    };
+    let settings = openai(&[("HITL_TOOL_POLICY", good.display().to_string())]).unwrap();
+    let AgentSettings::OpenAi(config) = &settings.agent else {
+        panic!("openai");
+    };
+    let args = protocol::Args::new();
+    assert_eq!(config.approval.review("get_current_time", &args), None);
+    assert!(
+        config.approval.review("unnamed", &args).is_some(),
+        "a file fails closed"
+    );
+
+    let err = openai(&[("HITL_TOOL_POLICY", bad.display().to_string())])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HITL_TOOL_POLICY") && err.contains("empty"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.json").display().to_string();
+    let err = openai(&[("HITL_TOOL_POLICY", missing)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.json"), "{err}");
+    let err = openai(&[
+        ("HITL_TOOL_POLICY", good.display().to_string()),
+        ("HITL_TOOL_APPROVAL", "get_current_time:approve".into()),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not both"), "{err}");
+}

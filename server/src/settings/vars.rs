@@ -151,7 +151,7 @@ impl Vars<'_> {
     }
 
     /// `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `HITL_MODEL` (required),
-    /// `HITL_TOOL_APPROVAL` and `HITL_SYSTEM_PROMPT`.
+    /// `HITL_TOOL_APPROVAL` or `HITL_TOOL_POLICY`, and `HITL_SYSTEM_PROMPT`.
     fn openai(&mut self) -> Option<OpenAiConfig> {
         let base_url = self
             .text("OPENAI_BASE_URL")
@@ -163,12 +163,28 @@ impl Vars<'_> {
                 "must start with http:// or https://",
             );
         }
-        let approval = match (self.var)("HITL_TOOL_APPROVAL") {
-            None => ApprovalPolicy::default(),
-            Some(spec) => ApprovalPolicy::parse(&spec).unwrap_or_else(|e| {
+        let approval = match (
+            (self.var)("HITL_TOOL_APPROVAL"),
+            self.text("HITL_TOOL_POLICY"),
+        ) {
+            (None, None) => ApprovalPolicy::default(),
+            (Some(spec), None) => ApprovalPolicy::parse(&spec).unwrap_or_else(|e| {
                 self.fail("HITL_TOOL_APPROVAL", &spec, &e);
                 ApprovalPolicy::default()
             }),
+            (None, Some(path)) => ApprovalPolicy::from_file(std::path::Path::new(&path))
+                .unwrap_or_else(|e| {
+                    self.fail("HITL_TOOL_POLICY", &path, &e);
+                    ApprovalPolicy::default()
+                }),
+            (Some(_), Some(path)) => {
+                self.fail(
+                    "HITL_TOOL_POLICY",
+                    &path,
+                    "set it or HITL_TOOL_APPROVAL, not both",
+                );
+                ApprovalPolicy::default()
+            }
         };
         let Some(model) = self.text("HITL_MODEL") else {
             self.fail(

@@ -263,6 +263,61 @@ async fn which_tools_wait_for_a_person_is_configuration() {
 }
 
 #[tokio::test]
+async fn a_policy_file_fails_closed_and_runs_calls_its_conditions_allow() {
+    let clock = |args: &str| {
+        Completion::new()
+            .tool_call(0, "call_t", "get_current_time", args)
+            .finish("tool_calls")
+            .reply()
+    };
+    // The file names the clock only for UTC; any other call of it, and
+    // every tool it does not name, waits for a person.
+    let policy = ApprovalPolicy::from_json(
+        r#"{"rules": [
+            {"tool": "get_*", "decisions": ["approve", "reject"],
+             "auto_when": {"zone": {"equals": "UTC"}}}
+        ]}"#,
+    )
+    .unwrap();
+    let model = FakeModel::start(vec![
+        clock(r#"{"zone": "UTC"}"#),
+        clock(r#"{"zone": "Europe/Paris"}"#),
+        answer("Done."),
+    ])
+    .await;
+    let agent = model.agent(|config| config.approval = policy.clone());
+    let server = TestServer::with(fast_config(), agent).await;
+    let (_, mut client, interrupt) = server.interrupted("What time is it?").await;
+    // The first call ran without anyone: its condition held.
+    let first = tool_messages(&model.requests()[1]);
+    assert!(first[0].1.starts_with("20"), "ran: {}", first[0].1);
+    // The second waits, with the rule's decisions.
+    assert_eq!(
+        interrupt["action_requests"][0]["args"],
+        json!({"zone": "Europe/Paris"})
+    );
+    assert_eq!(
+        interrupt["review_configs"][0]["allowed_decisions"],
+        json!(["approve", "reject"])
+    );
+    client.approve(&interrupt).await;
+    let frames = client.recv_until("run_finished").await;
+    assert_eq!(frames.last().unwrap()["status"], "completed");
+
+    // A policy that does not name the tool: it waits, with every decision.
+    let model = FakeModel::start(vec![clock("{}"), answer("Done.")]).await;
+    let agent = model.agent(|config| {
+        config.approval = ApprovalPolicy::from_json(r#"{"rules": []}"#).unwrap();
+    });
+    let server = TestServer::with(fast_config(), agent).await;
+    let (_, _, interrupt) = server.interrupted("What time is it?").await;
+    assert_eq!(
+        interrupt["review_configs"][0]["allowed_decisions"],
+        json!(["approve", "edit", "reject"])
+    );
+}
+
+#[tokio::test]
 async fn the_model_reads_the_thread_history() {
     let model = FakeModel::start(vec![
         plan_turn(),

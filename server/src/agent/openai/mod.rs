@@ -7,6 +7,7 @@
 //! which takes the next turn, until it answers without calling a tool.
 
 mod client;
+mod policy;
 mod stream;
 mod tools;
 mod wire;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
 pub use client::ModelError;
-pub use tools::ApprovalPolicy;
+pub use policy::ApprovalPolicy;
 use wire::{Message, ToolCall, ToolDefinition};
 
 /// Model turns one run may take before it is stopped: a model that keeps
@@ -226,7 +227,7 @@ impl Inner {
                         tracing::warn!(tool = name, %error, "model's tool call refused");
                         messages.push(tool_message(&call, error));
                     }
-                    Ok(_) if self.approval.review(name).is_some() => reviewed.push(call),
+                    Ok(_) if self.approval.review(name, &args).is_some() => reviewed.push(call),
                     Ok(tool) => {
                         let output = (tool.execute)(&args);
                         ctx.tool_result(name, ToolStatus::Executed, &output).await;
@@ -255,17 +256,19 @@ impl Inner {
         let mut review_configs: Vec<ReviewConfig> = Vec::new();
         for call in reviewed {
             let name = &call.function.name;
-            action_requests.push(ActionRequest {
-                name: name.clone(),
-                args: arguments(call)?,
-                description: format!("The model wants to run `{name}`."),
-            });
+            let args = arguments(call)?;
+            // One config per tool name (the protocol's): the first call's.
             if !review_configs.iter().any(|c| c.action_name == *name) {
                 review_configs.push(ReviewConfig {
                     action_name: name.clone(),
-                    allowed_decisions: self.approval.review(name).unwrap_or_default().to_vec(),
+                    allowed_decisions: self.approval.review(name, &args).unwrap_or_default(),
                 });
             }
+            action_requests.push(ActionRequest {
+                name: name.clone(),
+                args,
+                description: format!("The model wants to run `{name}`."),
+            });
         }
         let checkpoint = Checkpoint::ToolReview {
             messages: messages.to_vec(),
