@@ -134,24 +134,19 @@ impl Conversation {
                 self.decided_elsewhere = None;
             }
             ServerMessage::InterruptResolved(resolved) => {
-                let interrupt_id = &resolved.interrupt_id;
+                let id = &resolved.interrupt_id;
                 let ours = self
                     .in_flight
                     .as_ref()
-                    .is_some_and(|f| f.interrupt_id == *interrupt_id);
+                    .is_some_and(|f| f.interrupt_id == *id);
                 if ours {
                     self.in_flight = None;
-                } else if self
-                    .pending()
-                    .is_some_and(|p| p.interrupt_id == *interrupt_id)
-                {
-                    self.decided_elsewhere = Some(elsewhere(resolved));
                 }
-                if self
-                    .pending()
-                    .is_some_and(|p| p.interrupt_id == *interrupt_id)
-                {
+                if self.pending().is_some_and(|p| p.interrupt_id == *id) {
                     self.decision_error = None;
+                    if !ours {
+                        self.decided_elsewhere = Some(elsewhere(resolved));
+                    }
                 }
             }
             ServerMessage::RunFinished(RunFinished { status, error, .. }) => {
@@ -220,9 +215,7 @@ fn elsewhere(resolved: &InterruptResolved) -> String {
         return "The request expired: nobody decided in time.".into();
     }
     let what = match resolved.decisions.first() {
-        Some(Decision::Reject { message })
-            if message.as_deref() == Some(protocol::STOPPED_MESSAGE) =>
-        {
+        Some(stop) if stop.is_stop() => {
             return "The run was stopped, so the request was withdrawn.".into();
         }
         Some(Decision::Approve) => "Approved",

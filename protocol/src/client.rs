@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::interrupt::{Args, DecisionType};
+use crate::interrupt::{Args, DecisionType, STOPPED_MESSAGE};
 
 /// A frame from a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,12 @@ impl<'de> Deserialize<'de> for Decision {
 }
 
 impl Decision {
+    /// Whether this is the rejection a run's pending request gets when the
+    /// run is stopped (`cancel`), not a person's rejection.
+    pub fn is_stop(&self) -> bool {
+        matches!(self, Self::Reject { message } if message.as_deref() == Some(STOPPED_MESSAGE))
+    }
+
     pub fn kind(&self) -> DecisionType {
         match self {
             Self::Approve => DecisionType::Approve,

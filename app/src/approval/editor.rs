@@ -64,6 +64,7 @@ pub(super) fn PlanEditor(
     };
     let topic_id = format!("{key}-topic");
     let topic_error_id = format!("{key}-topic-error");
+    let topic_error_shown = topic_error_id.clone();
     let steps_error_id = format!("{key}-steps-error");
     let steps_error_described = steps_error_id.clone();
     let topic_invalid = move || matches!(problem(), Some(PlanError::EmptyTopic));
@@ -81,16 +82,12 @@ pub(super) fn PlanEditor(
                     prop:value=move || topic.get()
                     on:input=move |ev| topic.set(event_target_value(&ev))
                 />
-                {
-                    let id = format!("{key}-topic-error");
-                    move || topic_invalid().then(|| view! {
-                        <p class="error field-error" id=id.clone() data-testid="plan-error">"Give the plan a topic."</p>
-                    })
-                }
+                {move || topic_invalid().then(|| view! {
+                    <p class="error field-error" id=topic_error_shown.clone() data-testid="plan-error">"Give the plan a topic."</p>
+                })}
             </div>
-            <fieldset aria-describedby={
-                let id = steps_error_described.clone();
-                move || matches!(problem(), Some(PlanError::NoSteps)).then(|| id.clone())
+            <fieldset aria-describedby=move || {
+                matches!(problem(), Some(PlanError::NoSteps)).then(|| steps_error_described.clone())
             }>
                 <legend>"Steps"</legend>
                 <ol class="step-list">

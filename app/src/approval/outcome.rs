@@ -1,9 +1,7 @@
 //! The card an answered interrupt leaves in the conversation.
 
 use leptos::prelude::*;
-use protocol::{
-    ActionRequest, Args, Decision, ResearchPlan, ResolvedBy, ResolvedInterrupt, STOPPED_MESSAGE,
-};
+use protocol::{ActionRequest, Args, Decision, ResearchPlan, ResolvedBy, ResolvedInterrupt};
 
 /// An answered interrupt, as it stays in the conversation.
 #[component]
@@ -51,7 +49,7 @@ fn describe(
             format!("Edited and approved {name}"),
             plan_view(&edited_action.args, Some(&request.args)),
         ),
-        (_, Decision::Reject { message }) if message.as_deref() == Some(STOPPED_MESSAGE) => (
+        (_, stop) if stop.is_stop() => (
             "stopped",
             format!("Stopped: {name} was not run"),
             Some(detail(

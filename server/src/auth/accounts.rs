@@ -463,24 +463,27 @@ fn valid_password(password: &str) -> Result<(), AccountError> {
 
 /// Argon2 takes 19 MiB and tens of milliseconds a hash: off the async
 /// threads, and the memory is given back as soon as the hash is done.
-async fn hash_password(password: String) -> String {
+async fn argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
     tokio::task::spawn_blocking(move || {
-        let hash = password_auth::generate_hash(password);
+        let done = work();
         crate::alloc::give_back();
-        hash
+        done
     })
     .await
-    .expect("hashing does not panic")
+}
+
+async fn hash_password(password: String) -> String {
+    argon2(move || password_auth::generate_hash(password))
+        .await
+        .expect("hashing does not panic")
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let ok = password_auth::verify_password(password, &hash).is_ok();
-        crate::alloc::give_back();
-        ok
-    })
-    .await
-    .unwrap_or(false)
+    argon2(move || password_auth::verify_password(password, &hash).is_ok())
+        .await
+        .unwrap_or(false)
 }
 
 /// A hash to check unknown names against, so they take as long as known ones.

@@ -69,6 +69,17 @@ pub struct Recovery {
 /// The reason a run that died with its server is given.
 pub const LOST_RUN: &str = "The server stopped while this run was working, so it could not finish. Send your message again.";
 
+/// The columns of `SummaryRow`, from `threads`: with the deadline of the
+/// interrupt a thread waits at, if it waits.
+macro_rules! summaries {
+    () => {
+        "SELECT id, title, status, updated_at, \
+         (SELECT MIN(i.expires_at) FROM interrupts i \
+          WHERE i.thread_id = threads.id AND i.resolved_at IS NULL) AS expires_at \
+         FROM threads"
+    };
+}
+
 impl Store {
     /// Threads, most recently updated first: every one, or `owner`'s.
     pub async fn list_threads(
@@ -77,21 +88,15 @@ impl Store {
         owner: Option<&str>,
     ) -> Result<Vec<ThreadSummary>, StoreError> {
         let query = match owner {
-            None => sqlx::query_as(
-                "SELECT id, title, status, updated_at, \
-                 (SELECT MIN(i.expires_at) FROM interrupts i \
-                  WHERE i.thread_id = threads.id AND i.resolved_at IS NULL) AS expires_at \
-                 FROM threads \
-                 ORDER BY updated_at DESC, id LIMIT $1",
-            )
+            None => sqlx::query_as(concat!(
+                summaries!(),
+                " ORDER BY updated_at DESC, id LIMIT $1"
+            ))
             .bind(limit),
-            Some(owner) => sqlx::query_as(
-                "SELECT id, title, status, updated_at, \
-                 (SELECT MIN(i.expires_at) FROM interrupts i \
-                  WHERE i.thread_id = threads.id AND i.resolved_at IS NULL) AS expires_at \
-                 FROM threads WHERE owner_id = $2 \
-                 ORDER BY updated_at DESC, id LIMIT $1",
-            )
+            Some(owner) => sqlx::query_as(concat!(
+                summaries!(),
+                " WHERE owner_id = $2 ORDER BY updated_at DESC, id LIMIT $1"
+            ))
             .bind(limit)
             .bind(owner),
         };

@@ -66,18 +66,8 @@ pub(super) async fn commit_loop(
             return;
         };
         batch.push(first);
-        while batch.len() < limit {
-            match urgent.try_recv() {
-                Ok(queued) => batch.push(queued),
-                Err(_) => break,
-            }
-        }
-        while batch.len() < limit {
-            match queue.try_recv() {
-                Ok(queued) => batch.push(queued),
-                Err(_) => break,
-            }
-        }
+        take_waiting(&mut batch, limit, &mut urgent);
+        take_waiting(&mut batch, limit, &mut queue);
         if batch.iter().all(|queued| queued.done.is_none()) {
             linger(&mut batch, limit, &mut urgent, &mut queue).await;
         }
@@ -117,13 +107,23 @@ async fn linger(
         let waited = queued.done.is_some();
         batch.push(queued);
         if waited {
-            while batch.len() < limit {
-                match queue.try_recv() {
-                    Ok(queued) => batch.push(queued),
-                    Err(_) => break,
-                }
-            }
+            take_waiting(batch, limit, queue);
             return;
+        }
+    }
+}
+
+/// Adds what `queue` already holds to `batch`, up to `limit`, without
+/// waiting.
+fn take_waiting(
+    batch: &mut Vec<Queued>,
+    limit: usize,
+    queue: &mut mpsc::UnboundedReceiver<Queued>,
+) {
+    while batch.len() < limit {
+        match queue.try_recv() {
+            Ok(queued) => batch.push(queued),
+            Err(_) => break,
         }
     }
 }

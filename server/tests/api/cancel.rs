@@ -19,6 +19,12 @@ async fn cancel_while_waiting_resolves_the_interrupt_as_a_rejection() {
     assert_eq!(frames[0]["interrupt_id"], interrupt["interrupt_id"]);
     assert_eq!(frames[0]["by"], "user");
     assert_eq!(frames[0]["decisions"][0]["type"], "reject");
+    // The exact message PROTOCOL.md names, by which a client tells a stop.
+    assert_eq!(
+        frames[0]["decisions"][0]["message"],
+        protocol::STOPPED_MESSAGE
+    );
+    assert_eq!(protocol::STOPPED_MESSAGE, "Cancelled by the user.");
     assert_eq!(frames[1]["status"], "cancelled");
     assert_eq!(frames[1]["run_id"], interrupt["run_id"]);
 

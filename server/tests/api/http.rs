@@ -24,6 +24,9 @@ async fn threads_are_created_listed_newest_first_and_fetched() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["title"], "Create a research plan for Anthropic");
     assert_eq!(list[0]["status"], "interrupted");
+    // Extension: a waiting thread's deadline, that of its interrupt.
+    assert_eq!(list[0]["expires_at"], interrupt["expires_at"]);
+    assert!(list[1].get("expires_at").is_none(), "{}", list[1]);
     assert_eq!(list[1]["thread_id"], first.as_str());
     assert_eq!(list[1]["title"], "");
     assert_eq!(list[1]["status"], "idle");

@@ -261,7 +261,11 @@ impl Inner {
             if !review_configs.iter().any(|c| c.action_name == *name) {
                 review_configs.push(ReviewConfig {
                     action_name: name.clone(),
-                    allowed_decisions: self.approval.review(name, &args).unwrap_or_default(),
+                    allowed_decisions: self
+                        .approval
+                        .review(name, &args)
+                        .unwrap_or_default()
+                        .to_vec(),
                 });
             }
             action_requests.push(ActionRequest {

@@ -169,9 +169,9 @@ impl ApprovalPolicy {
 
     /// The decisions a person may make on this call, or `None` if it runs
     /// without review. The first rule naming the tool decides.
-    pub fn review(&self, tool: &str, args: &Args) -> Option<Vec<DecisionType>> {
+    pub fn review(&self, tool: &str, args: &Args) -> Option<&[DecisionType]> {
         let Some(rule) = self.rules.iter().find(|r| r.tool.is_match(tool)) else {
-            return self.fail_closed.then(|| DecisionType::ALL.to_vec());
+            return self.fail_closed.then_some(&DecisionType::ALL[..]);
         };
         let auto = !rule.auto_when.is_empty()
             && rule
@@ -181,7 +181,7 @@ impl ApprovalPolicy {
         if auto {
             return None;
         }
-        rule.decisions.clone()
+        rule.decisions.as_deref()
     }
 }
 

@@ -121,7 +121,11 @@ impl Thread {
             title: state.title.clone(),
             status: state.status(),
             updated_at: rfc3339(state.updated_at),
-            expires_at: (state.view.pending_interrupt.as_ref()).map(|p| p.expires_at.clone()),
+            expires_at: state
+                .view
+                .pending_interrupt
+                .as_ref()
+                .map(|p| p.expires_at.clone()),
         };
         (state.updated_at, summary)
     }

@@ -19,11 +19,11 @@ fn parses_the_variable() {
             .unwrap();
     assert_eq!(
         policy.review(CREATE_RESEARCH_PLAN, &none()),
-        Some(vec![DecisionType::Approve, DecisionType::Reject])
+        Some(&[DecisionType::Approve, DecisionType::Reject][..])
     );
     assert_eq!(
         policy.review(GET_CURRENT_TIME, &none()),
-        Some(vec![DecisionType::Approve])
+        Some(&[DecisionType::Approve][..])
     );
     let empty = ApprovalPolicy::parse("").unwrap();
     assert_eq!(empty.review(CREATE_RESEARCH_PLAN, &none()), None);
@@ -52,7 +52,7 @@ const FILE: &str = r#"{"rules": [
 #[test]
 fn a_file_tries_its_rules_in_order_and_fails_closed() {
     let policy = ApprovalPolicy::from_json(FILE).unwrap();
-    let all = Some(DecisionType::ALL.to_vec());
+    let all = Some(&DecisionType::ALL[..]);
     // A condition that holds runs the call at once; otherwise the rule's
     // decisions (all of them when it lists none).
     let wiki = args(json!({"url": "https://en.wikipedia.org/wiki/Rust"}));
@@ -63,7 +63,7 @@ fn a_file_tries_its_rules_in_order_and_fails_closed() {
     // The glob, after the exact rule.
     assert_eq!(
         policy.review("fetch__other", &wiki),
-        Some(vec![DecisionType::Approve, DecisionType::Reject])
+        Some(&[DecisionType::Approve, DecisionType::Reject][..])
     );
     assert_eq!(policy.review(GET_CURRENT_TIME, &none()), None);
     // Every condition must hold.
