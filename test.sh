@@ -14,6 +14,10 @@ echo "== PostgreSQL for the storage tests (scripts/postgres.sh)"
 HITL_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 export HITL_TEST_POSTGRES_URL
 
+echo "== reference MCP servers for the agent's tool tests (scripts/mcp-servers.sh)"
+HITL_TEST_MCP_BIN="$(scripts/mcp-servers.sh)"
+export HITL_TEST_MCP_BIN
+
 echo "== protocol, server and app tests (cargo test)"
 # Per package: `--workspace` would unify the app's ssr and hydrate features.
 cargo test -p protocol

@@ -220,6 +220,7 @@ fn elsewhere(resolved: &InterruptResolved) -> String {
         }
         Some(Decision::Approve) => "Approved",
         Some(Decision::Edit { .. }) => "Edited and approved",
+        Some(Decision::Respond { .. }) => "Answered",
         Some(Decision::Reject { .. }) | None => "Rejected",
     };
     match &resolved.decided_by {

@@ -49,6 +49,10 @@ pub enum Decision {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// The person's answer stands in for the tool's result.
+    Respond {
+        message: String,
+    },
 }
 
 /// Read through one flat struct: the derived reader of a tagged enum
@@ -74,6 +78,11 @@ impl<'de> Deserialize<'de> for Decision {
             DecisionType::Reject => Self::Reject {
                 message: fields.message,
             },
+            DecisionType::Respond => Self::Respond {
+                message: fields
+                    .message
+                    .ok_or_else(|| serde::de::Error::missing_field("message"))?,
+            },
         })
     }
 }
@@ -90,6 +99,7 @@ impl Decision {
             Self::Approve => DecisionType::Approve,
             Self::Edit { .. } => DecisionType::Edit,
             Self::Reject { .. } => DecisionType::Reject,
+            Self::Respond { .. } => DecisionType::Respond,
         }
     }
 }

@@ -102,6 +102,20 @@ impl std::fmt::Display for ErrorCode {
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub error: String,
+    /// What is wrong with each field, for `invalid_decision` on edited
+    /// arguments (an extension of version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldError>>,
+}
+
+/// One field of a frame that does not fit its schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FieldError {
+    /// A JSON Pointer into the frame the client sent, e.g.
+    /// `/decisions/0/edited_action/args/url`.
+    pub path: String,
+    pub message: String,
 }
 
 impl ErrorBody {
@@ -109,6 +123,7 @@ impl ErrorBody {
         Self {
             code,
             error: error.into(),
+            details: None,
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum DecisionType {
     Approve,
     Edit,
     Reject,
+    /// The person answers in the tool's place (LangChain's fourth type);
+    /// only where the tool approval policy allows it.
+    Respond,
 }
 
 /// The rejection message of an interrupt resolved because its run was
@@ -34,6 +37,8 @@ pub enum DecisionType {
 pub const STOPPED_MESSAGE: &str = "Cancelled by the user.";
 
 impl DecisionType {
+    /// What a tool that waits for a person allows unless the policy names
+    /// others: `respond` is opt-in.
     pub const ALL: [DecisionType; 3] = [Self::Approve, Self::Edit, Self::Reject];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +46,7 @@ impl DecisionType {
             Self::Approve => "approve",
             Self::Edit => "edit",
             Self::Reject => "reject",
+            Self::Respond => "respond",
         }
     }
 }

@@ -35,7 +35,7 @@ pub use auth::{
     TokenCreated, TokenSummary, UserChange, UserRole, UserSummary,
 };
 pub use client::{ClientMessage, Decision, EditedAction};
-pub use error::{ErrorBody, ErrorCode};
+pub use error::{ErrorBody, ErrorCode, FieldError};
 pub use interrupt::{
     ActionRequest, Args, DecisionType, Interrupt, ResolvedInterrupt, ReviewConfig, STOPPED_MESSAGE,
 };

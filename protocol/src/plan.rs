@@ -27,6 +27,18 @@ pub enum PlanError {
     WrongType(&'static str, &'static str),
 }
 
+impl PlanError {
+    /// The JSON Pointer, within the arguments, of the field at fault.
+    pub fn path(&self) -> String {
+        match self {
+            Self::EmptyTopic => "/topic".into(),
+            Self::NoSteps => "/steps".into(),
+            Self::EmptyStep(n) => format!("/steps/{}", n - 1),
+            Self::WrongType(field, _) => format!("/{field}"),
+        }
+    }
+}
+
 impl ResearchPlan {
     /// Validates typed fields (the browser's form). Step numbers in errors
     /// count from 1, as a person reads them.

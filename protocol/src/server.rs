@@ -207,6 +207,8 @@ pub enum ToolStatus {
     Rejected,
     /// Nobody decided before `expires_at`: not a rejection.
     Expired,
+    /// The tool did not run: a person answered in its place (`respond`).
+    Responded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use protocol::{ActionRequest, Args, ChatMessage, Decision, ReviewConfig, ToolStatus};
+use protocol::{ActionRequest, Args, ChatMessage, Decision, FieldError, ReviewConfig, ToolStatus};
 
 pub trait Agent: Send + Sync + 'static {
     /// Does the work of one run. Errors and panics fail the run alone.
@@ -16,9 +16,45 @@ pub trait Agent: Send + Sync + 'static {
 
     /// Checks a person's edited arguments for `tool` before they are accepted
     /// (`invalid_decision` otherwise).
-    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), String> {
+    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), ArgsError> {
         let _ = (tool, args);
         Ok(())
+    }
+
+    /// The tool servers the agent uses, and how they are.
+    fn tool_servers(&self) -> Vec<ToolServerReport> {
+        Vec::new()
+    }
+}
+
+/// Why a tool's arguments were refused: a sentence, and what is wrong with
+/// each field (JSON Pointers within the arguments).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ArgsError {
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+impl ArgsError {
+    /// An error about the arguments as a whole.
+    pub fn whole(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// An error about one field.
+    pub fn field(path: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            details: vec![FieldError {
+                path: path.into(),
+                message: message.clone(),
+            }],
+            message,
+        }
     }
 }
 
@@ -135,4 +171,30 @@ impl RunContext {
     pub fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError> {
         self.0.authorize(tool, args)
     }
+}
+
+/// A tool server as `GET /api/tools` reports it (MCP, for agents that use
+/// them).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ToolServerReport {
+    pub name: String,
+    /// `stdio` or `http`.
+    pub transport: &'static str,
+    pub status: ToolServerStatus,
+    /// Why it is not ready, when it is not.
+    pub error: Option<String>,
+    /// How many times it was started (1 when it never died).
+    pub starts: u32,
+    /// The names its tools are offered under.
+    pub tools: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolServerStatus {
+    #[default]
+    Starting,
+    Ready,
+    /// Down; it is started again after a pause.
+    Restarting,
 }

@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
                 .get(threads::list_threads),
         )
         .route("/api/threads/{thread_id}", get(threads::get_thread))
+        .route("/api/tools", get(threads::tool_servers))
         .route(
             "/api/threads/{thread_id}/decisions",
             get(threads::list_decisions),

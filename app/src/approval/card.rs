@@ -170,5 +170,6 @@ fn decision_label(decision: &Decision) -> &'static str {
         Decision::Approve => "approve",
         Decision::Edit { .. } => "edit",
         Decision::Reject { .. } => "reject",
+        Decision::Respond { .. } => "respond",
     }
 }

@@ -61,6 +61,11 @@ fn describe(
             format!("Rejected {name}"),
             message.as_ref().map(|m| detail(&format!("Reason: {m}"))),
         ),
+        (_, Decision::Respond { message }) => (
+            "responded",
+            format!("Answered in place of {name}"),
+            Some(detail(message)),
+        ),
     }
 }
 

@@ -49,6 +49,7 @@ fn Entry(entry: AuditEntry) -> impl IntoView {
             Decision::Approve => "approved",
             Decision::Edit { .. } => "edited",
             Decision::Reject { .. } => "rejected",
+            Decision::Respond { .. } => "answered",
         })
         .collect::<Vec<_>>()
         .join(", ");

@@ -4,10 +4,14 @@
 //! Architecture invariant: agents never see a connection, a frame or the
 //! thread's lock. Everything they do goes through the context.
 
+pub mod mcp;
 pub mod openai;
 mod research;
+mod schema;
 
-pub use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
+pub use crate::contract::{
+    Agent, AgentError, ArgsError, InterruptRequest, Resolution, RunContext, RunInput,
+};
 pub use research::ResearchAgent;
 
 /// The agent the settings name.

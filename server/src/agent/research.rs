@@ -10,7 +10,9 @@ use protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
+use crate::contract::{
+    Agent, AgentError, ArgsError, InterruptRequest, Resolution, RunContext, RunInput,
+};
 
 /// Streamed text is cut into chunks of about this many characters.
 const CHUNK_CHARS: usize = 24;
@@ -43,12 +45,12 @@ impl Agent for ResearchAgent {
         .boxed()
     }
 
-    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), String> {
+    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), ArgsError> {
         match tool {
             CREATE_RESEARCH_PLAN => ResearchPlan::parse(args)
                 .map(drop)
-                .map_err(|e| e.to_string()),
-            other => Err(format!("unknown tool `{other}`")),
+                .map_err(|e| ArgsError::field(e.path(), e.to_string())),
+            other => Err(ArgsError::whole(format!("unknown tool `{other}`"))),
         }
     }
 }
@@ -134,6 +136,10 @@ async fn carry_out(
             say(ctx, &reply).await;
             Ok(())
         }
+        // Its review config never offers `respond`; the runtime refuses it.
+        Decision::Respond { .. } => Err(AgentError::Failed(
+            "`respond` is not a decision this agent offers".into(),
+        )),
     }
 }
 

@@ -83,6 +83,14 @@ pub async fn list_threads(
     Ok(Json(state.runtime.list(owner).await?))
 }
 
+/// The agent's tool servers and how they are (MCP): a server that did not
+/// start is reported here as well as in the log.
+pub async fn tool_servers(
+    State(state): State<AppState>,
+) -> Json<Vec<crate::contract::ToolServerReport>> {
+    Json(state.runtime.agent().tool_servers())
+}
+
 pub async fn get_thread(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -37,7 +37,17 @@ pub(crate) fn validate(
             }
             agent
                 .validate_args(&request.name, &edited_action.args)
-                .map_err(|e| invalid(format!("decision {i}: edited args are invalid: {e}")))?;
+                .map_err(|e| RuntimeError::InvalidEdit {
+                    message: format!("decision {i}: edited args are invalid: {e}"),
+                    details: e
+                        .details
+                        .into_iter()
+                        .map(|mut field| {
+                            field.path = format!("/decisions/{i}/edited_action/args{}", field.path);
+                            field
+                        })
+                        .collect(),
+                })?;
         }
     }
     Ok(())

@@ -22,6 +22,12 @@ pub enum RuntimeError {
     DecidedElsewhere(String),
     #[error("{0}")]
     InvalidDecision(String),
+    /// Edited arguments that do not fit the tool's schema, field by field.
+    #[error("{message}")]
+    InvalidEdit {
+        message: String,
+        details: Vec<protocol::FieldError>,
+    },
     #[error("nothing is running on this thread")]
     NoActiveRun,
     /// The signed-in person may not do this.
@@ -41,7 +47,7 @@ impl RuntimeError {
             Self::AlreadyStreaming => ErrorCode::AlreadyStreaming,
             Self::NoPendingInterrupt => ErrorCode::NoPendingInterrupt,
             Self::StaleInterrupt(_) | Self::DecidedElsewhere(_) => ErrorCode::StaleInterrupt,
-            Self::InvalidDecision(_) => ErrorCode::InvalidDecision,
+            Self::InvalidDecision(_) | Self::InvalidEdit { .. } => ErrorCode::InvalidDecision,
             Self::NoActiveRun => ErrorCode::NoActiveRun,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::DecisionNotSaved(_) | Self::Storage(_) => ErrorCode::StorageFailed,
@@ -62,7 +68,11 @@ impl RuntimeError {
             }
             other => other.to_string(),
         };
-        ErrorBody::new(self.code(), sentence)
+        let mut body = ErrorBody::new(self.code(), sentence);
+        if let Self::InvalidEdit { details, .. } = self {
+            body.details = Some(details.clone());
+        }
+        body
     }
 }
 

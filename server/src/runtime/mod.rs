@@ -49,6 +49,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// The agent that runs in every thread.
+    pub fn agent(&self) -> &dyn Agent {
+        &*self.shared.agent
+    }
+
     /// Threads in memory only: gone when the process ends.
     pub fn new(runs: Runs, agent: Arc<dyn Agent>, metrics: Arc<Metrics>) -> Arc<Self> {
         Self::build(runs, agent, None, metrics)

@@ -205,3 +205,48 @@ fn a_tool_policy_file_is_read_and_its_faults_reported() {
     .to_string();
     assert!(err.contains("not both"), "{err}");
 }
+
+#[test]
+fn mcp_servers_come_from_a_file_and_only_the_model_agent_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("mcp.json");
+    std::fs::write(
+        &good,
+        r#"{"mcpServers": {"time": {"command": "mcp-server-time"}}}"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"mcpServers": {"a__b": {"command": "x"}}}"#).unwrap();
+    let good = good.display().to_string();
+    let settings = read(&[
+        ("HITL_AGENT", "openai"),
+        ("HITL_MODEL", "m"),
+        ("HITL_MCP_CONFIG", &good),
+    ])
+    .unwrap();
+    let AgentSettings::OpenAi(config) = &settings.agent else {
+        panic!("openai");
+    };
+    let servers = &config.mcp.as_ref().unwrap().servers;
+    assert_eq!(servers[0].name, "time");
+
+    let bad = bad.display().to_string();
+    let err = read(&[
+        ("HITL_AGENT", "openai"),
+        ("HITL_MODEL", "m"),
+        ("HITL_MCP_CONFIG", &bad),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("HITL_MCP_CONFIG") && err.contains("a__b"),
+        "{err}"
+    );
+    for name in ["HITL_MCP_CONFIG", "HITL_TOOL_POLICY"] {
+        let err = read(&[(name, &good)]).unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("HITL_AGENT=openai"),
+            "{err}"
+        );
+    }
+}

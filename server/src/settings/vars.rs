@@ -11,6 +11,7 @@ use super::{
     sqlite_url, AgentSettings, Auth, ConfigError, Database, Http, Limits, Runs, Secret, Site,
     Storage, DEFAULT_ADDR, DEFAULT_OUTPUT_NAME,
 };
+use crate::agent::mcp::McpConfig;
 use crate::agent::openai::{ApprovalPolicy, OpenAiConfig};
 
 /// The variables being read, and what was wrong with them so far.
@@ -138,7 +139,16 @@ impl Vars<'_> {
 
     pub fn agent(&mut self) -> AgentSettings {
         match self.text("HITL_AGENT").as_deref().map(str::trim) {
-            None | Some("builtin") => AgentSettings::Builtin,
+            None | Some("builtin") => {
+                // Read only by the model agent: set here, they would be
+                // ignored, and a person would think tools were gated.
+                for name in ["HITL_TOOL_POLICY", "HITL_MCP_CONFIG"] {
+                    if let Some(value) = self.text(name) {
+                        self.fail(name, &value, "needs HITL_AGENT=openai");
+                    }
+                }
+                AgentSettings::Builtin
+            }
             Some("openai") => self
                 .openai()
                 .map_or(AgentSettings::Builtin, AgentSettings::OpenAi),
@@ -194,9 +204,15 @@ impl Vars<'_> {
             );
             return None;
         };
+        let mcp = self.text("HITL_MCP_CONFIG").and_then(|path| {
+            McpConfig::from_file(std::path::Path::new(&path))
+                .map_err(|e| self.fail("HITL_MCP_CONFIG", &path, &e))
+                .ok()
+        });
         let mut config = OpenAiConfig::new(base_url, model);
         config.api_key = self.text("OPENAI_API_KEY").map(Secret::new);
         config.approval = approval;
+        config.mcp = mcp;
         if let Some(prompt) = self.text("HITL_SYSTEM_PROMPT") {
             config.system_prompt = prompt;
         }

@@ -64,7 +64,7 @@ impl Agent for ScriptedAgent {
         .boxed()
     }
 
-    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), String> {
+    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), server::agent::ArgsError> {
         ResearchAgent.validate_args(tool, args)
     }
 }

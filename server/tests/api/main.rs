@@ -15,6 +15,7 @@ mod helpers;
 mod http;
 mod limits;
 mod load;
+mod mcp;
 mod openai;
 mod people;
 mod process;

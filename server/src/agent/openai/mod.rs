@@ -7,6 +7,7 @@
 //! which takes the next turn, until it answers without calling a tool.
 
 mod client;
+mod offer;
 mod policy;
 mod stream;
 mod tools;
@@ -16,13 +17,20 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use protocol::{ActionRequest, Args, ChatMessage, Decision, ReviewConfig, Role, ToolStatus};
+use protocol::{
+    ActionRequest, Args, ChatMessage, Decision, DecisionType, ReviewConfig, Role, ToolStatus,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Agent, AgentError, InterruptRequest, Resolution, RunContext, RunInput};
+use crate::agent::mcp::{McpConfig, McpHub};
+use crate::contract::{
+    Agent, AgentError, ArgsError, InterruptRequest, Resolution, RunContext, RunInput,
+    ToolServerReport,
+};
 pub use client::ModelError;
+use offer::Offer;
 pub use policy::ApprovalPolicy;
-use wire::{Message, ToolCall, ToolDefinition};
+use wire::{Message, ToolCall};
 
 /// Model turns one run may take before it is stopped: a model that keeps
 /// calling tools never finishes otherwise.
@@ -33,7 +41,9 @@ for research, propose a plan by calling create_research_plan with a short topic 
 six concrete steps; a person reviews every plan before it is created. After a tool result, \
 tell the user briefly what happened. If the person rejected the plan, acknowledge their reason \
 and ask how to change it. If the request expired unanswered, say that nobody answered it (it \
-was not rejected).";
+was not rejected). Once a plan is created, carry it out step by step with the other tools you \
+have (fetching pages, searching, reading files), then write the answer and cite the address of \
+every page you used.";
 
 pub use crate::settings::Secret;
 
@@ -45,6 +55,8 @@ pub struct OpenAiConfig {
     pub model: String,
     pub approval: ApprovalPolicy,
     pub system_prompt: String,
+    /// MCP servers whose tools the model is offered (`HITL_MCP_CONFIG`).
+    pub mcp: Option<McpConfig>,
 }
 
 impl OpenAiConfig {
@@ -58,6 +70,7 @@ impl OpenAiConfig {
             model: model.into(),
             approval: ApprovalPolicy::default(),
             system_prompt: DEFAULT_SYSTEM_PROMPT.into(),
+            mcp: None,
         }
     }
 }
@@ -68,7 +81,7 @@ struct Inner {
     client: client::ModelClient,
     /// Where the endpoint's failures are counted.
     metrics: Option<Arc<crate::metrics::Metrics>>,
-    tools: Vec<ToolDefinition>,
+    tools: Offer,
     approval: ApprovalPolicy,
     system_prompt: String,
     api_key: Option<Secret>,
@@ -87,13 +100,14 @@ enum Checkpoint {
 }
 
 impl OpenAiAgent {
+    /// Starts the configured MCP servers, so call it within Tokio.
     pub fn new(config: OpenAiConfig) -> Self {
         let client =
             client::ModelClient::new(&config.base_url, config.model, config.api_key.clone());
         Self(Arc::new(Inner {
             client,
             metrics: None,
-            tools: tools::CATALOG.iter().map(tools::Tool::definition).collect(),
+            tools: Offer::new(config.mcp.as_ref().map(McpHub::start)),
             approval: config.approval,
             system_prompt: config.system_prompt,
             api_key: config.api_key,
@@ -117,7 +131,7 @@ impl Agent for OpenAiAgent {
             let result = match input {
                 RunInput::Message(_) => {
                     let messages = inner.conversation(&ctx.history());
-                    inner.converse(&ctx, messages, 0).await
+                    inner.converse(&ctx, messages, 0, Vec::new()).await
                 }
                 RunInput::Resume {
                     checkpoint,
@@ -129,10 +143,10 @@ impl Agent for OpenAiAgent {
                         turns,
                     } = serde_json::from_value(checkpoint)
                         .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
-                    inner
+                    let sent_back = inner
                         .apply(&ctx, &mut messages, &reviewed, resolution)
                         .await?;
-                    inner.converse(&ctx, messages, turns).await
+                    inner.converse(&ctx, messages, turns, sent_back).await
                 }
             };
             result.map_err(|e| inner.redact(e))
@@ -140,9 +154,20 @@ impl Agent for OpenAiAgent {
         .boxed()
     }
 
-    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), String> {
-        let tool = tools::find(tool).ok_or_else(|| format!("unknown tool `{tool}`"))?;
-        (tool.validate)(args)
+    fn validate_args(&self, tool: &str, args: &Args) -> Result<(), ArgsError> {
+        let tool =
+            self.0.tools.find(tool).ok_or_else(|| {
+                ArgsError::whole(format!("the tool `{tool}` is not on offer now"))
+            })?;
+        tool.check(args)
+    }
+
+    fn tool_servers(&self) -> Vec<ToolServerReport> {
+        self.0
+            .tools
+            .hub()
+            .map(|hub| hub.report())
+            .unwrap_or_default()
     }
 }
 
@@ -183,13 +208,26 @@ impl Inner {
         messages
     }
 
+    /// Model turns until the model answers without calling a tool.
+    /// `sent_back` are edited calls that need a person again.
     async fn converse(
         &self,
         ctx: &RunContext,
         mut messages: Vec<Message>,
         mut turns: u32,
+        mut sent_back: Vec<ToolCall>,
     ) -> Result<(), AgentError> {
+        if let Some(hub) = self.tools.hub() {
+            hub.settled().await;
+        }
         loop {
+            if !sent_back.is_empty() {
+                let calls = std::mem::take(&mut sent_back);
+                let request = self.review(&messages, &calls, turns, true)?;
+                let resolution = ctx.interrupt(request).await?;
+                sent_back = self.apply(ctx, &mut messages, &calls, resolution).await?;
+                continue;
+            }
             if turns >= MAX_TURNS {
                 return Err(AgentError::Failed(format!(
                     "The model called tools for {MAX_TURNS} turns in a row without answering, so the run was stopped."
@@ -198,7 +236,7 @@ impl Inner {
             turns += 1;
             let turn = self
                 .client
-                .complete(&messages, &self.tools, ctx)
+                .complete(&messages, &self.tools.definitions(), ctx)
                 .await
                 .map_err(|e| {
                     if let Some(metrics) = &self.metrics {
@@ -217,9 +255,11 @@ impl Inner {
             for call in turn.tool_calls {
                 let args = arguments(&call)?;
                 let name = call.function.name.as_str();
-                let checked = tools::find(name)
+                let checked = self
+                    .tools
+                    .find(name)
                     .ok_or_else(|| format!("there is no tool named `{name}`"))
-                    .and_then(|tool| (tool.validate)(&args).map(|()| tool))
+                    .and_then(|tool| tool.check(&args).map(|()| tool).map_err(|e| e.to_string()))
                     .map_err(|e| format!("Error: {e}. Nothing was run."));
                 match checked {
                     // The model hears what was wrong and may call again.
@@ -229,7 +269,7 @@ impl Inner {
                     }
                     Ok(_) if self.approval.review(name, &args).is_some() => reviewed.push(call),
                     Ok(tool) => {
-                        let output = (tool.execute)(&args);
+                        let output = tool.run(args).await.text;
                         ctx.tool_result(name, ToolStatus::Executed, &output).await;
                         messages.push(tool_message(&call, output));
                     }
@@ -238,9 +278,10 @@ impl Inner {
             if reviewed.is_empty() {
                 continue;
             }
-            let request = self.review(&messages, &reviewed, turns)?;
+            let request = self.review(&messages, &reviewed, turns, false)?;
             let resolution = ctx.interrupt(request).await?;
-            self.apply(ctx, &mut messages, &reviewed, resolution)
+            sent_back = self
+                .apply(ctx, &mut messages, &reviewed, resolution)
                 .await?;
         }
     }
@@ -251,6 +292,7 @@ impl Inner {
         messages: &[Message],
         reviewed: &[ToolCall],
         turns: u32,
+        sent_back: bool,
     ) -> Result<InterruptRequest, AgentError> {
         let mut action_requests = Vec::new();
         let mut review_configs: Vec<ReviewConfig> = Vec::new();
@@ -268,10 +310,15 @@ impl Inner {
                         .to_vec(),
                 });
             }
+            let description = if sent_back {
+                format!("Your edit of `{name}` needs a decision of its own: the approval policy treats the edited arguments differently.")
+            } else {
+                format!("The model wants to run `{name}`.")
+            };
             action_requests.push(ActionRequest {
                 name: name.clone(),
                 args,
-                description: format!("The model wants to run `{name}`."),
+                description,
             });
         }
         let checkpoint = Checkpoint::ToolReview {
@@ -287,13 +334,15 @@ impl Inner {
     }
 
     /// Carries out a person's decisions (or the expiry) and tells the model.
+    /// Returns the edited calls the policy sends back for a decision: an
+    /// edit can turn a call that a person may edit into one they may not.
     async fn apply(
         &self,
         ctx: &RunContext,
         messages: &mut Vec<Message>,
         reviewed: &[ToolCall],
         resolution: Resolution,
-    ) -> Result<(), AgentError> {
+    ) -> Result<Vec<ToolCall>, AgentError> {
         let decisions = match resolution {
             Resolution::Expired => {
                 for call in reviewed {
@@ -304,7 +353,7 @@ impl Inner {
                         .await;
                     messages.push(tool_message(call, output.into()));
                 }
-                return Ok(());
+                return Ok(Vec::new());
             }
             Resolution::Decided(decisions) if decisions.len() == reviewed.len() => decisions,
             Resolution::Decided(decisions) => {
@@ -315,24 +364,29 @@ impl Inner {
                 )))
             }
         };
+        let mut sent_back = Vec::new();
         for (call, decision) in reviewed.iter().zip(decisions) {
             let name = &call.function.name;
-            let tool = tools::find(name)
-                .ok_or_else(|| AgentError::BadCheckpoint(format!("unknown tool `{name}`")))?;
             let (status, output) = match decision {
                 Decision::Approve => {
                     let args = arguments(call)?;
                     ctx.authorize(name, &args)?;
-                    (ToolStatus::Executed, (tool.execute)(&args))
+                    (ToolStatus::Executed, self.run_tool(name, args).await)
                 }
                 Decision::Edit { edited_action } => {
                     ctx.authorize(name, &edited_action.args)?;
+                    let review = self.approval.review(name, &edited_action.args);
+                    if review.is_some_and(|allowed| !allowed.contains(&DecisionType::Edit)) {
+                        let mut call = call.clone();
+                        call.function.arguments =
+                            serde_json::Value::Object(edited_action.args).to_string();
+                        sent_back.push(call);
+                        continue;
+                    }
+                    let output = self.run_tool(name, edited_action.args).await;
                     (
                         ToolStatus::Executed,
-                        format!(
-                            "The user edited the arguments before it ran. {}",
-                            (tool.execute)(&edited_action.args)
-                        ),
+                        format!("The user edited the arguments before it ran. {output}"),
                     )
                 }
                 Decision::Reject { message } => {
@@ -345,11 +399,22 @@ impl Inner {
                     }
                     (ToolStatus::Rejected, output)
                 }
+                // The person's answer is the tool's result.
+                Decision::Respond { message } => (ToolStatus::Responded, message),
             };
             ctx.tool_result(name, status, &output).await;
             messages.push(tool_message(call, output));
         }
-        Ok(())
+        Ok(sent_back)
+    }
+
+    /// Runs a reviewed call. A tool that is gone (its server restarting) is
+    /// an error the model reads, not a failed run.
+    async fn run_tool(&self, name: &str, args: Args) -> String {
+        match self.tools.find(name) {
+            Some(tool) => tool.run(args).await.text,
+            None => format!("Error: the tool `{name}` is not available now, so it did not run."),
+        }
     }
 
     /// The API key never leaves in an error, whatever a server echoed back.

@@ -3,18 +3,24 @@
 //! Two sources. `HITL_TOOL_APPROVAL` (the first): `tool:decision,…;…`, naming
 //! built-in tools; a tool it does not name runs without review. A policy
 //! file (`HITL_TOOL_POLICY`): rules tried in order, each naming tools by a
-//! glob (`fetch__*`), with the decisions allowed, or `auto` to run without
-//! a person, and conditions on the arguments under which the call runs at
-//! once. A tool no rule names waits for a person, with every decision: a
-//! newly offered tool never runs silently.
+//! glob (`fetch__*`) and, with `when`, conditions on the arguments under
+//! which the rule applies; it gives the decisions allowed, or `auto` to run
+//! without a person, and `auto_when`: conditions under which the call runs
+//! at once. A tool no rule names waits for a person, with approve, edit and
+//! reject: a newly offered tool never runs silently.
 //!
 //! ```json
 //! {"rules": [
 //!   {"tool": "fetch__fetch", "auto_when": {"url": {"starts_with": "https://en.wikipedia.org/"}}},
-//!   {"tool": "fetch__*", "decisions": ["approve", "reject"]},
+//!   {"tool": "fs__write_file", "when": {"path": {"starts_with": "/srv/drafts/"}},
+//!    "decisions": ["approve", "edit", "reject"]},
+//!   {"tool": "fs__*", "decisions": ["approve", "reject"]},
 //!   {"tool": "get_current_time", "auto": true}
 //! ]}
 //! ```
+//!
+//! A person's edit is a new call: it is reviewed again, and goes back for a
+//! decision of its own when the rule it falls under does not allow `edit`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +42,8 @@ pub struct ApprovalPolicy {
 #[derive(Clone, Debug)]
 struct Rule {
     tool: GlobMatcher,
+    /// All of them hold, or the rule does not apply.
+    when: Vec<(String, Condition)>,
     /// `None`: runs without a person.
     decisions: Option<Vec<DecisionType>>,
     /// All of them hold: the call runs at once.
@@ -68,6 +76,8 @@ struct RuleFile {
     #[serde(default)]
     auto: bool,
     decisions: Option<Vec<DecisionType>>,
+    #[serde(default)]
+    when: BTreeMap<String, Condition>,
     #[serde(default)]
     auto_when: BTreeMap<String, Condition>,
 }
@@ -108,10 +118,11 @@ impl ApprovalPolicy {
                     let d = d.trim();
                     DecisionType::ALL
                         .into_iter()
+                        .chain([DecisionType::Respond])
                         .find(|t| t.as_str() == d)
                         .ok_or_else(|| {
                             format!(
-                                "unknown decision `{d}` for `{}` (approve, edit or reject)",
+                                "unknown decision `{d}` for `{}` (approve, edit, reject or respond)",
                                 tool.name
                             )
                         })
@@ -119,6 +130,7 @@ impl ApprovalPolicy {
                 .collect::<Result<Vec<_>, _>>()?;
             rules.push(Rule {
                 tool: matcher(tool.name)?,
+                when: Vec::new(),
                 decisions: Some(allowed),
                 auto_when: Vec::new(),
             });
@@ -156,6 +168,7 @@ impl ApprovalPolicy {
                 };
                 Ok(Rule {
                     tool: matcher(&rule.tool).map_err(|e| format!("{}: {e}", which()))?,
+                    when: rule.when.into_iter().collect(),
                     decisions,
                     auto_when: rule.auto_when.into_iter().collect(),
                 })
@@ -168,16 +181,22 @@ impl ApprovalPolicy {
     }
 
     /// The decisions a person may make on this call, or `None` if it runs
-    /// without review. The first rule naming the tool decides.
+    /// without review. The first rule that names the tool and whose `when`
+    /// holds decides.
     pub fn review(&self, tool: &str, args: &Args) -> Option<&[DecisionType]> {
-        let Some(rule) = self.rules.iter().find(|r| r.tool.is_match(tool)) else {
+        let holds = |conditions: &[(String, Condition)]| {
+            conditions
+                .iter()
+                .all(|(arg, condition)| condition.holds(args.get(arg)))
+        };
+        let Some(rule) = self
+            .rules
+            .iter()
+            .find(|r| r.tool.is_match(tool) && holds(&r.when))
+        else {
             return self.fail_closed.then_some(&DecisionType::ALL[..]);
         };
-        let auto = !rule.auto_when.is_empty()
-            && rule
-                .auto_when
-                .iter()
-                .all(|(arg, condition)| condition.holds(args.get(arg)));
+        let auto = !rule.auto_when.is_empty() && holds(&rule.auto_when);
         if auto {
             return None;
         }

@@ -7,6 +7,8 @@ use protocol::{Args, ResearchPlan, CREATE_RESEARCH_PLAN};
 use serde_json::json;
 
 use super::wire::{FunctionDefinition, ToolDefinition};
+use crate::agent::schema::ArgsSchema;
+use crate::contract::ArgsError;
 use crate::time::rfc3339;
 
 pub const GET_CURRENT_TIME: &str = "get_current_time";
@@ -16,8 +18,8 @@ pub struct Tool {
     pub name: &'static str,
     description: &'static str,
     parameters: fn() -> serde_json::Value,
-    /// Checks arguments; `Err` explains what is wrong.
-    pub validate: fn(&Args) -> Result<(), String>,
+    /// Checks what the schema cannot say.
+    validate: fn(&Args) -> Result<(), ArgsError>,
     /// Runs the tool on valid arguments; the text goes back to the model.
     pub execute: fn(&Args) -> String,
 }
@@ -27,11 +29,20 @@ impl Tool {
         ToolDefinition {
             kind: "function",
             function: FunctionDefinition {
-                name: self.name,
-                description: self.description,
+                name: self.name.into(),
+                description: self.description.into(),
                 parameters: (self.parameters)(),
             },
         }
+    }
+
+    /// Checks arguments against the schema the model is given, then the
+    /// tool's own rules; `Err` says what is wrong, field by field.
+    pub fn check(&self, args: &Args) -> Result<(), ArgsError> {
+        ArgsSchema::new(&(self.parameters)())
+            .expect("built-in schemas compile")
+            .check(args)?;
+        (self.validate)(args)
     }
 }
 
@@ -59,7 +70,7 @@ pub static CATALOG: &[Tool] = &[
         validate: |args| {
             ResearchPlan::parse(args)
                 .map(drop)
-                .map_err(|e| e.to_string())
+                .map_err(|e| ArgsError::field(e.path(), e.to_string()))
         },
         execute: |args| match ResearchPlan::parse(args) {
             Ok(plan) => {
@@ -101,9 +112,13 @@ mod tests {
         let plan = find(CREATE_RESEARCH_PLAN).unwrap();
         let args = json!({"topic": "Rust", "steps": ["Read", "Write"]});
         let args = args.as_object().unwrap();
-        assert!((plan.validate)(args).is_ok());
+        assert!(plan.check(args).is_ok());
         assert!((plan.execute)(args).contains("2-step research plan on Rust:\n1. Read\n2. Write"));
         let bad = json!({"topic": "", "steps": []});
-        assert!((plan.validate)(bad.as_object().unwrap()).is_err());
+        let error = plan.check(bad.as_object().unwrap()).unwrap_err();
+        assert_eq!(error.details[0].path, "/steps", "{error:?}");
+        let blank = json!({"topic": " ", "steps": ["Read"]});
+        let error = plan.check(blank.as_object().unwrap()).unwrap_err();
+        assert_eq!(error.details[0].path, "/topic", "{error:?}");
     }
 }

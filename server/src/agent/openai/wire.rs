@@ -59,8 +59,8 @@ pub struct ToolDefinition {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FunctionDefinition {
-    pub name: &'static str,
-    pub description: &'static str,
+    pub name: String,
+    pub description: String,
     /// JSON Schema of the arguments.
     pub parameters: serde_json::Value,
 }

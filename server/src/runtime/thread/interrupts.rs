@@ -289,7 +289,7 @@ impl Thread {
                 Decision::Edit { edited_action } => {
                     edited_action.name == tool && args_digest(&edited_action.args) == digest
                 }
-                Decision::Reject { .. } => false,
+                Decision::Reject { .. } | Decision::Respond { .. } => false,
             })
     }
 }

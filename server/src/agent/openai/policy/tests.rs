@@ -88,3 +88,34 @@ fn a_bad_file_says_what_is_wrong() {
     assert!(err(r#"{"rules": [{"tool": "a[", "auto": true}]}"#).contains("rule 1"));
     assert!(err(r#"{"rulez": []}"#).contains("rulez"));
 }
+
+#[test]
+fn when_picks_the_rule_by_the_arguments() {
+    let policy = ApprovalPolicy::from_json(
+        r#"{"rules": [
+            {"tool": "fs__write_file", "when": {"path": {"starts_with": "/srv/drafts/"}},
+             "decisions": ["approve", "edit", "reject", "respond"]},
+            {"tool": "fs__*", "decisions": ["approve", "reject"]}
+        ]}"#,
+    )
+    .unwrap();
+    let draft = args(json!({"path": "/srv/drafts/a.md", "content": "x"}));
+    assert_eq!(
+        policy.review("fs__write_file", &draft),
+        Some(
+            &[
+                DecisionType::Approve,
+                DecisionType::Edit,
+                DecisionType::Reject,
+                DecisionType::Respond
+            ][..]
+        )
+    );
+    let system = args(json!({"path": "/etc/passwd", "content": "x"}));
+    assert_eq!(
+        policy.review("fs__write_file", &system),
+        Some(&[DecisionType::Approve, DecisionType::Reject][..]),
+        "the same tool, other arguments: the next rule"
+    );
+    assert!(ApprovalPolicy::parse("get_current_time:approve,respond").is_ok());
+}
