@@ -10,6 +10,10 @@ pub struct ActionRequest {
     pub name: String,
     pub args: Args,
     pub description: String,
+    /// The JSON Schema of `args` (an extension of version 1), for a client
+    /// to build an editor from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args_schema: Option<serde_json::Value>,
 }
 
 /// Which decisions a person may make on one action.

@@ -95,6 +95,7 @@ fn server_frames_serialize_as_documented() {
                 .unwrap()
                 .clone(),
             description: "d".into(),
+            args_schema: None,
         }],
         review_configs: vec![ReviewConfig {
             action_name: "create_research_plan".into(),
@@ -195,6 +196,7 @@ fn one_of_each_server_frame() -> Vec<ServerMessage> {
                 .unwrap()
                 .clone(),
             description: "d".into(),
+            args_schema: None,
         }],
         review_configs: vec![],
         expires_at: "2026-02-16T12:05:00Z".into(),

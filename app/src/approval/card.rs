@@ -2,10 +2,13 @@
 //! config allows, and the reject form.
 
 use leptos::prelude::*;
-use protocol::{ActionRequest, Decision, DecisionType, ResearchPlan, CREATE_RESEARCH_PLAN};
+use protocol::{
+    ActionRequest, Decision, DecisionType, FieldError, ResearchPlan, CREATE_RESEARCH_PLAN,
+};
 
 use super::editor::PlanEditor;
 use super::focus::{card_of, focus_later, on_escape};
+use super::schema_form::SchemaForm;
 use super::{CardMode, Phase};
 
 #[component]
@@ -17,6 +20,7 @@ pub(super) fn ApprovalCard(
     chosen: Signal<Option<Decision>>,
     on_choose: Callback<Decision>,
     index: usize,
+    field_errors: Signal<Vec<FieldError>>,
     /// Unique on the page: the ids of the card's fields start with it.
     key: String,
     /// Where a half-finished edit is kept across a reload (none in the
@@ -26,7 +30,8 @@ pub(super) fn ApprovalCard(
     let plan = (request.name == CREATE_RESEARCH_PLAN)
         .then(|| ResearchPlan::parse(&request.args).ok())
         .flatten();
-    let editable = plan.is_some() && allowed.contains(&DecisionType::Edit);
+    let editable =
+        (plan.is_some() || request.args_schema.is_some()) && allowed.contains(&DecisionType::Edit);
     let mode = RwSignal::new(initial_mode);
     // After hydration, never in it: the server rendered the card closed.
     if let Some(key) = draft.clone() {
@@ -39,18 +44,25 @@ pub(super) fn ApprovalCard(
     let busy = move || phase.get() != Phase::Ready;
     let can = |d: DecisionType| allowed.contains(&d);
     let (can_approve, can_reject) = (can(DecisionType::Approve), can(DecisionType::Reject));
+    let can_respond = can(DecisionType::Respond);
     let name = request.name.clone();
 
     let start_edit = {
         let plan = plan.clone();
         move |ev: leptos::ev::MouseEvent| {
-            if let Some(plan) = &plan {
-                let card = card_of(&ev);
-                mode.set(CardMode::Editing {
-                    topic: plan.topic().to_owned(),
-                    steps: plan.steps().to_vec(),
-                });
-                focus_later(card, "[data-testid='topic-input']");
+            let card = card_of(&ev);
+            match &plan {
+                Some(plan) => {
+                    mode.set(CardMode::Editing {
+                        topic: plan.topic().to_owned(),
+                        steps: plan.steps().to_vec(),
+                    });
+                    focus_later(card, "[data-testid='topic-input']");
+                }
+                None => {
+                    mode.set(CardMode::EditingArgs);
+                    focus_later(card, "input, select, textarea");
+                }
             }
         }
     };
@@ -72,8 +84,25 @@ pub(super) fn ApprovalCard(
                 let draft = draft.clone();
                 view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key draft/> }.into_any()
             }
+            CardMode::EditingArgs => view! {
+                <SchemaForm
+                    schema=request.args_schema.clone().unwrap_or_default()
+                    args=request.args.clone()
+                    name=request.name.clone()
+                    index
+                    key=key.clone()
+                    errors=field_errors
+                    mode
+                    busy=Signal::derive(busy)
+                    on_choose
+                />
+            }
+            .into_any(),
             CardMode::Rejecting { reason } => {
                 view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
+            }
+            CardMode::Responding { reply } => {
+                view! { <RespondForm reply mode busy=Signal::derive(busy) on_choose/> }.into_any()
             }
         }
         }
@@ -109,6 +138,19 @@ pub(super) fn ApprovalCard(
                             }
                         >
                             "Reject"
+                        </button>
+                    })}
+                    {can_respond.then(|| view! {
+                        <button
+                            data-key="n"
+                            disabled=busy
+                            on:click=move |ev| {
+                                let card = card_of(&ev);
+                                mode.set(CardMode::Responding { reply: String::new() });
+                                focus_later(card, "[data-testid='respond-text']");
+                            }
+                        >
+                            "Answer instead"
                         </button>
                     })}
                 </div>
@@ -159,6 +201,43 @@ fn RejectForm(
                     let card = card_of(&ev);
                     mode.set(CardMode::View);
                     focus_later(card, "[data-key='r']");
+                }>"Back"</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn RespondForm(
+    reply: String,
+    mode: RwSignal<CardMode>,
+    busy: Signal<bool>,
+    on_choose: Callback<Decision>,
+) -> impl IntoView {
+    let reply = RwSignal::new(reply);
+    view! {
+        <div class="reject-form" on:keydown=on_escape(mode, "n")>
+            <label class="field">
+                <span>"Your answer, given to the agent as the tool's result"</span>
+                <textarea
+                    data-testid="respond-text"
+                    prop:value=move || reply.get()
+                    on:input=move |ev| reply.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <div class="actions">
+                <button
+                    class="primary"
+                    data-testid="confirm-respond"
+                    disabled=move || busy.get() || reply.with(|r| r.trim().is_empty())
+                    on:click=move |_| on_choose.run(Decision::Respond { message: reply.get().trim().to_owned() })
+                >
+                    "Send answer"
+                </button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
+                    let card = card_of(&ev);
+                    mode.set(CardMode::View);
+                    focus_later(card, "[data-key='n']");
                 }>"Back"</button>
             </div>
         </div>

@@ -73,6 +73,7 @@ async fn propose(ctx: RunContext, message: &str) -> Result<(), AgentError> {
                 "Create a {}-step research plan on {topic}.",
                 plan.steps().len()
             ),
+            args_schema: None,
         }],
         review_configs: vec![ReviewConfig {
             action_name: CREATE_RESEARCH_PLAN.into(),

@@ -79,6 +79,7 @@ mod tests {
                     name: CREATE_RESEARCH_PLAN.into(),
                     args: serde_json::from_value(args.clone()).unwrap(),
                     description: "d".into(),
+                    args_schema: None,
                 })
                 .collect(),
             review_configs: vec![ReviewConfig {

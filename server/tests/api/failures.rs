@@ -77,11 +77,13 @@ fn two_actions() -> InterruptRequest {
                 name: "create_research_plan".into(),
                 args: plan.as_object().unwrap().clone(),
                 description: "plan".into(),
+                args_schema: None,
             },
             ActionRequest {
                 name: "send_email".into(),
                 args: json!({"to": "team"}).as_object().unwrap().clone(),
                 description: "email".into(),
+                args_schema: None,
             },
         ],
         review_configs: vec![

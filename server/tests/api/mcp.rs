@@ -64,7 +64,19 @@ async fn start(model: &FakeModel, servers: Value, policy: Value) -> TestServer {
         config.mcp = Some(mcp);
         config.approval = policy;
     });
-    TestServer::with(fast_config(), agent).await
+    let server = TestServer::with(fast_config(), agent).await;
+    // Each server's first start over, whichever way it went: a slow start
+    // on a busy machine is not what these tests measure.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tool_servers(&server)
+        .await
+        .iter()
+        .any(|s| s["status"] == "starting")
+    {
+        assert!(Instant::now() < deadline, "MCP servers still starting");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
 }
 
 /// A web site for `mcp-server-fetch` to read, on 127.0.0.1.
@@ -150,6 +162,11 @@ async fn an_unnamed_tool_waits_then_approve_runs_it_for_real() {
     assert_eq!(
         interrupt["action_requests"][0]["name"],
         "time__get_current_time"
+    );
+    // With its schema, for the card's form.
+    assert_eq!(
+        interrupt["action_requests"][0]["args_schema"]["required"],
+        json!(["timezone"])
     );
     assert_eq!(
         interrupt["review_configs"][0]["allowed_decisions"],

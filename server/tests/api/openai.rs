@@ -270,31 +270,43 @@ async fn a_policy_file_fails_closed_and_runs_calls_its_conditions_allow() {
             .finish("tool_calls")
             .reply()
     };
-    // The file names the clock only for UTC; any other call of it, and
-    // every tool it does not name, waits for a person.
+    let plan = |topic: &str| {
+        Completion::new()
+            .tool_call(
+                0,
+                "call_p",
+                "create_research_plan",
+                &plan_args(topic, &["Read"]),
+            )
+            .finish("tool_calls")
+            .reply()
+    };
+    // The file lets plans on Rust through; any other plan, and every tool
+    // it does not name, waits for a person.
     let policy = ApprovalPolicy::from_json(
         r#"{"rules": [
-            {"tool": "get_*", "decisions": ["approve", "reject"],
-             "auto_when": {"zone": {"equals": "UTC"}}}
+            {"tool": "create_*", "decisions": ["approve", "reject"],
+             "auto_when": {"topic": {"equals": "Rust"}}}
         ]}"#,
     )
     .unwrap();
-    let model = FakeModel::start(vec![
-        clock(r#"{"zone": "UTC"}"#),
-        clock(r#"{"zone": "Europe/Paris"}"#),
-        answer("Done."),
-    ])
-    .await;
+    let model = FakeModel::start(vec![plan("Rust"), plan("Go"), answer("Done.")]).await;
     let agent = model.agent(|config| config.approval = policy.clone());
     let server = TestServer::with(fast_config(), agent).await;
     let (_, mut client, interrupt) = server.interrupted("What time is it?").await;
     // The first call ran without anyone: its condition held.
     let first = tool_messages(&model.requests()[1]);
-    assert!(first[0].1.starts_with("20"), "ran: {}", first[0].1);
+    assert!(
+        first[0]
+            .1
+            .starts_with("Created a 1-step research plan on Rust"),
+        "ran: {}",
+        first[0].1
+    );
     // The second waits, with the rule's decisions.
     assert_eq!(
         interrupt["action_requests"][0]["args"],
-        json!({"zone": "Europe/Paris"})
+        json!({"topic": "Go", "steps": ["Read"]})
     );
     assert_eq!(
         interrupt["review_configs"][0]["allowed_decisions"],

@@ -165,6 +165,7 @@ impl Agent for Sneaky {
                     name: "echo".into(),
                     args: args.clone(),
                     description: "Echo a greeting.".into(),
+                    args_schema: None,
                 }],
                 review_configs: vec![ReviewConfig {
                     action_name: "echo".into(),

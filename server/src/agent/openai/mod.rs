@@ -315,10 +315,18 @@ impl Inner {
             } else {
                 format!("The model wants to run `{name}`.")
             };
+            // The plan has its own card; any other tool gets a form built
+            // from its schema.
+            let args_schema = self
+                .tools
+                .find(name)
+                .and_then(|tool| tool.schema())
+                .filter(|_| name != protocol::CREATE_RESEARCH_PLAN);
             action_requests.push(ActionRequest {
                 name: name.clone(),
                 args,
                 description,
+                args_schema,
             });
         }
         let checkpoint = Checkpoint::ToolReview {

@@ -23,6 +23,14 @@ impl Offered {
         }
     }
 
+    /// The JSON Schema of its arguments.
+    pub fn schema(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Builtin(tool) => Some(tool.definition().function.parameters),
+            Self::Mcp(tool) => Some(tool.input_schema.clone()),
+        }
+    }
+
     /// Runs the tool on checked arguments.
     pub async fn run(&self, args: Args) -> Outcome {
         match self {
