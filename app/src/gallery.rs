@@ -150,20 +150,22 @@ pub fn Gallery() -> impl IntoView {
 
     // An MCP tool: its form is built from its schema.
     let tool = || {
+        // JSON text: `json!` literals cost the module more.
         let mut i = interrupt(vec![ActionRequest {
             name: "fs__edit_file".into(),
-            args: serde_json::json!({"path": "/srv/notes.md",
-                "edits": [{"oldText": "draft", "newText": "final"}], "dryRun": false})
-            .as_object()
-            .cloned()
+            args: serde_json::from_str(
+                r#"{"path": "/srv/notes.md", "edits": [{"oldText": "draft", "newText": "final"}], "dryRun": false}"#,
+            )
             .unwrap_or_default(),
             description: "The model wants to run `fs__edit_file`.".into(),
-            args_schema: Some(serde_json::json!({"type": "object", "properties": {
-                "path": {"type": "string"},
+            args_schema: serde_json::from_str(
+                r#"{"type": "object", "properties": {"path": {"type": "string"},
                 "edits": {"type": "array", "items": {"type": "object", "properties": {
-                    "oldText": {"type": "string", "description": "Text to search for"},
-                    "newText": {"type": "string"}}}},
-                "dryRun": {"type": "boolean"}}})),
+                  "oldText": {"type": "string", "description": "Text to search for"},
+                  "newText": {"type": "string"}}}},
+                "dryRun": {"type": "boolean"}}}"#,
+            )
+            .ok(),
         }]);
         i.review_configs[0]
             .allowed_decisions

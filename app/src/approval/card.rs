@@ -7,7 +7,7 @@ use protocol::{
 };
 
 use super::editor::PlanEditor;
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{back, card_of, focus_later, on_escape};
 use super::schema_form::SchemaForm;
 use super::{CardMode, Phase};
 
@@ -98,12 +98,14 @@ pub(super) fn ApprovalCard(
                 />
             }
             .into_any(),
-            CardMode::Rejecting { reason } => {
-                view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
+            CardMode::Rejecting { reason } => view! {
+                <TextForm text=reason kind=DecisionType::Reject mode busy=Signal::derive(busy) on_choose/>
             }
-            CardMode::Responding { reply } => {
-                view! { <RespondForm reply mode busy=Signal::derive(busy) on_choose/> }.into_any()
+            .into_any(),
+            CardMode::Responding { reply } => view! {
+                <TextForm text=reply kind=DecisionType::Respond mode busy=Signal::derive(busy) on_choose/>
             }
+            .into_any(),
         }
         }
     };
@@ -169,76 +171,66 @@ fn PlanView(plan: ResearchPlan) -> impl IntoView {
     }
 }
 
+/// What a person writes instead of running the tool: a rejection's
+/// reason (optional), or the answer that stands in for the tool's result.
 #[component]
-fn RejectForm(
-    reason: String,
+fn TextForm(
+    text: String,
+    /// `Reject` or `Respond`.
+    kind: DecisionType,
     mode: RwSignal<CardMode>,
     busy: Signal<bool>,
     on_choose: Callback<Decision>,
 ) -> impl IntoView {
-    let reason = RwSignal::new(reason);
-    let reject = move |_| {
-        let text = reason.get().trim().to_owned();
-        on_choose.run(Decision::Reject {
-            message: (!text.is_empty()).then_some(text),
+    let text = RwSignal::new(text);
+    let answer = kind == DecisionType::Respond;
+    let (label, field, confirm, button, opener) = if answer {
+        (
+            "Your answer, given to the agent as the tool's result",
+            "respond-text",
+            "confirm-respond",
+            "Send answer",
+            "n",
+        )
+    } else {
+        (
+            "Reason (optional, shown to the agent)",
+            "reject-reason",
+            "confirm-reject",
+            "Reject plan",
+            "r",
+        )
+    };
+    let send = move |_| {
+        let text = text.get().trim().to_owned();
+        on_choose.run(if answer {
+            Decision::Respond { message: text }
+        } else {
+            Decision::Reject {
+                message: (!text.is_empty()).then_some(text),
+            }
         });
     };
     view! {
-        <div class="reject-form" on:keydown=on_escape(mode, "r")>
+        <div class="reject-form" on:keydown=on_escape(mode, opener)>
             <label class="field">
-                <span>"Reason (optional, shown to the agent)"</span>
+                <span>{label}</span>
                 <textarea
-                    data-testid="reject-reason"
-                    prop:value=move || reason.get()
-                    on:input=move |ev| reason.set(event_target_value(&ev))
-                ></textarea>
-            </label>
-            <div class="actions">
-                <button class="danger" data-testid="confirm-reject" disabled=busy on:click=reject>
-                    "Reject plan"
-                </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='r']");
-                }>"Back"</button>
-            </div>
-        </div>
-    }
-}
-
-#[component]
-fn RespondForm(
-    reply: String,
-    mode: RwSignal<CardMode>,
-    busy: Signal<bool>,
-    on_choose: Callback<Decision>,
-) -> impl IntoView {
-    let reply = RwSignal::new(reply);
-    view! {
-        <div class="reject-form" on:keydown=on_escape(mode, "n")>
-            <label class="field">
-                <span>"Your answer, given to the agent as the tool's result"</span>
-                <textarea
-                    data-testid="respond-text"
-                    prop:value=move || reply.get()
-                    on:input=move |ev| reply.set(event_target_value(&ev))
+                    data-testid=field
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
                 ></textarea>
             </label>
             <div class="actions">
                 <button
-                    class="primary"
-                    data-testid="confirm-respond"
-                    disabled=move || busy.get() || reply.with(|r| r.trim().is_empty())
-                    on:click=move |_| on_choose.run(Decision::Respond { message: reply.get().trim().to_owned() })
+                    class=if answer { "primary" } else { "danger" }
+                    data-testid=confirm
+                    disabled=move || busy.get() || (answer && text.with(|t| t.trim().is_empty()))
+                    on:click=send
                 >
-                    "Send answer"
+                    {button}
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='n']");
-                }>"Back"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=back(mode, opener)>"Back"</button>
             </div>
         </div>
     }

@@ -7,18 +7,8 @@ use leptos::prelude::*;
 use protocol::{Args, Decision, EditedAction, FieldError};
 use serde_json::{Map, Value};
 
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{back, on_escape};
 use super::CardMode;
-
-/// What every field of one form shares.
-#[derive(Clone)]
-struct Form {
-    value: RwSignal<Value>,
-    errors: Signal<Vec<FieldError>>,
-    /// The server's paths start with it: `/decisions/{i}/edited_action/args`.
-    prefix: String,
-    key: String,
-}
 
 #[component]
 pub(super) fn SchemaForm(
@@ -32,15 +22,73 @@ pub(super) fn SchemaForm(
     busy: Signal<bool>,
     on_choose: Callback<Decision>,
 ) -> impl IntoView {
-    let form = Form {
-        value: RwSignal::new(Value::Object(args)),
-        errors,
-        prefix: format!("/decisions/{index}/edited_action/args"),
-        key,
+    // The values live here, not in the DOM's reactive graph: typing does
+    // not redraw the form; adding or removing an item, or the server's
+    // errors, do (`drawn`).
+    let value = StoredValue::new(Value::Object(args));
+    let drawn = RwSignal::new(0u32);
+    let prefix = format!("/decisions/{index}/edited_action/args");
+    let html = move || {
+        drawn.track();
+        let mut out = String::new();
+        errors.with(|errors| {
+            value.with_value(|v| {
+                let form = Form {
+                    errors,
+                    prefix: &prefix,
+                    key: &key,
+                };
+                form.field(&mut out, &schema, "", "Arguments", v);
+            })
+        });
+        out
     };
-    let value = form.value;
+    let edit = move |ev: leptos::ev::Event| {
+        let Some(target) = element(&ev) else { return };
+        let (Some(path), Some(kind)) = (
+            target.get_attribute("data-path"),
+            target.get_attribute("data-kind"),
+        ) else {
+            return;
+        };
+        let text = event_target_value(&ev);
+        let new = match kind.as_str() {
+            "boolean" => Some(Value::Bool(event_target_checked(&ev))),
+            "string" => Some(Value::String(text)),
+            // Empty leaves the field out.
+            _ if text.trim().is_empty() => None,
+            // Numbers, enum options and anything else: JSON (serde_json's
+            // reader is in the module already); what does not parse goes
+            // as text, for the server to name.
+            _ => Some(serde_json::from_str(text.trim()).unwrap_or(Value::String(text))),
+        };
+        value.update_value(|v| match new {
+            Some(new) => put(v, &path, new),
+            None => drop(take(v, &path)),
+        });
+    };
+    let click = move |ev: leptos::ev::MouseEvent| {
+        let Some(button) =
+            element(&ev).and_then(|t| t.closest("[data-add], [data-remove]").ok().flatten())
+        else {
+            return;
+        };
+        value.update_value(|v| {
+            if let Some(item) = button.get_attribute("data-remove") {
+                drop(take(v, &item));
+            } else if let Some(list) = button.get_attribute("data-add") {
+                let blank = button.get_attribute("data-blank").unwrap_or_default();
+                let mut items = take(v, &list)
+                    .and_then(|l| l.as_array().cloned())
+                    .unwrap_or_default();
+                items.push(serde_json::from_str(&blank).unwrap_or(Value::Null));
+                put(v, &list, Value::Array(items));
+            }
+        });
+        drawn.update(|n| *n += 1);
+    };
     let run = move |_| {
-        if let Value::Object(args) = value.get_untracked() {
+        if let Value::Object(args) = value.get_value() {
             on_choose.run(Decision::Edit {
                 edited_action: EditedAction {
                     name: name.clone(),
@@ -51,223 +99,158 @@ pub(super) fn SchemaForm(
     };
     view! {
         <div class="schema-form" data-testid="schema-form" on:keydown=on_escape(mode, "e")>
-            {field(&schema, String::new(), "Arguments".into(), &form)}
+            <div inner_html=html on:input=edit on:change=edit on:click=click></div>
             <div class="actions">
                 <button class="primary" data-testid="run-edited" disabled=busy on:click=run>
                     "Run with these arguments"
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='e']");
-                }>"Cancel"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=back(mode, "e")>"Cancel"</button>
             </div>
         </div>
     }
 }
 
-/// One field at `path` (a JSON Pointer within the arguments).
-fn field(schema: &Value, path: String, label: String, form: &Form) -> AnyView {
-    let kind = match &schema["type"] {
-        Value::String(kind) => kind.as_str(),
-        // `["string", "null"]`: the first type that is not null.
-        Value::Array(kinds) => kinds
+fn element(ev: &leptos::web_sys::Event) -> Option<leptos::web_sys::Element> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.target()?.dyn_into().ok()
+}
+
+/// Draws the fields as HTML: one string, not a view per field kind, which
+/// cost the browser's module 14 KiB.
+struct Form<'a> {
+    errors: &'a [FieldError],
+    /// The server's paths start with it: `/decisions/{i}/edited_action/args`.
+    prefix: &'a str,
+    key: &'a str,
+}
+
+impl Form<'_> {
+    /// The field at `path` (a JSON Pointer within the arguments).
+    fn field(&self, out: &mut String, schema: &Value, path: &str, label: &str, value: &Value) {
+        let kind = match &schema["type"] {
+            Value::String(kind) => kind.as_str(),
+            // `["string", "null"]`: the first type that is not null.
+            Value::Array(kinds) => kinds
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|k| *k != "null")
+                .unwrap_or(""),
+            _ if schema.get("properties").is_some() => "object",
+            _ => "",
+        };
+        let id = format!("{}{}", self.key, path.replace('/', "-"));
+        let error = self
+            .errors
             .iter()
-            .filter_map(Value::as_str)
-            .find(|k| *k != "null")
-            .unwrap_or(""),
-        _ if schema.get("properties").is_some() => "object",
-        _ => "",
-    };
-    let id = format!("{}{}", form.key, path.replace('/', "-"));
-    let error_id = format!("{id}-error");
-    let wanted = format!("{}{path}", form.prefix);
-    let errors = form.errors;
-    let error = move || {
-        errors.with(|all| {
-            all.iter()
-                .find(|e| e.path == wanted)
-                .map(|e| e.message.clone())
-        })
-    };
-    let invalid = {
-        let error = error.clone();
-        move || error().is_some().then_some("true")
-    };
-    let message = {
-        let error_id = error_id.clone();
-        move || error().map(|m| view! { <p class="field-error" id=error_id.clone()>{m}</p> })
-    };
-    let value = form.value;
-    let hint = schema["description"]
-        .as_str()
-        .map(|d| view! { <small class="hint">{d.to_owned()}</small> });
-    match kind {
-        "object" => {
-            let fields: Vec<AnyView> = schema["properties"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(name, sub)| {
-                    field(sub, format!("{path}/{}", escape(name)), name.clone(), form)
-                })
-                .collect();
-            view! {
-                <fieldset class="object" data-path=path.clone()>
-                    <legend>{label}</legend>
-                    {hint}
-                    {message}
-                    {fields}
-                </fieldset>
+            .find(|e| e.path.strip_prefix(self.prefix) == Some(path))
+            .map(|e| {
+                format!(
+                    "<p class=\"field-error\" id=\"{id}-error\">{}</p>",
+                    escape(&e.message)
+                )
+            })
+            .unwrap_or_default();
+        let invalid = if error.is_empty() {
+            String::new()
+        } else {
+            format!(" aria-invalid=\"true\" aria-describedby=\"{id}-error\"")
+        };
+        let hint = schema["description"]
+            .as_str()
+            .map(|d| format!("<small class=\"hint\">{}</small>", escape(d)))
+            .unwrap_or_default();
+        let at = |token: &str| value.get(token).unwrap_or(&Value::Null);
+        let (label, path_attr) = (escape(label), escape(path));
+        match kind {
+            "object" | "array" => {
+                out.push_str(&format!(
+                    "<fieldset class=\"{kind}\" data-path=\"{path_attr}\"><legend>{label}</legend>{hint}{error}"
+                ));
+                if kind == "object" {
+                    for (name, sub) in schema["properties"].as_object().into_iter().flatten() {
+                        self.field(
+                            out,
+                            sub,
+                            &format!("{path}/{}", pointer_token(name)),
+                            name,
+                            at(name),
+                        );
+                    }
+                } else {
+                    out.push_str("<ol>");
+                    for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                        let item_path = format!("{path}/{i}");
+                        out.push_str("<li>");
+                        self.field(
+                            out,
+                            &schema["items"],
+                            &item_path,
+                            &format!("Item {}", i + 1),
+                            item,
+                        );
+                        out.push_str(&format!(
+                            "<button type=\"button\" class=\"small\" data-remove=\"{}\">Remove</button></li>",
+                            escape(&item_path)
+                        ));
+                    }
+                    out.push_str(&format!(
+                        "</ol><button type=\"button\" class=\"small\" data-add=\"{path_attr}\" data-blank=\"{}\">Add item</button>",
+                        escape(&blank(&schema["items"]).to_string())
+                    ));
+                }
+                out.push_str("</fieldset>");
             }
-            .into_any()
-        }
-        "array" => {
-            let items = schema["items"].clone();
-            let form = form.clone();
-            let list_path = path.clone();
-            let rows = move || {
-                let len = value.with(|v| {
-                    v.pointer(&list_path)
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len)
-                });
-                (0..len)
-                    .map(|i| {
-                        let item = format!("{list_path}/{i}");
-                        let remove = item.clone();
-                        view! {
-                            <li>
-                                {field(&items, item, format!("Item {}", i + 1), &form)}
-                                <button type="button" class="small" on:click=move |_| value.update(|v| drop(take(v, &remove)))>
-                                    "Remove"
-                                </button>
-                            </li>
-                        }
-                    })
-                    .collect_view()
-            };
-            let blank = blank(&schema["items"]);
-            let add_path = path.clone();
-            view! {
-                <fieldset class="array" data-path=path.clone()>
-                    <legend>{label}</legend>
-                    {hint}
-                    {message}
-                    <ol>{rows}</ol>
-                    <button type="button" class="small" on:click=move |_| {
-                        value.update(|v| {
-                            let mut list = take(v, &add_path).and_then(|l| l.as_array().cloned()).unwrap_or_default();
-                            list.push(blank.clone());
-                            put(v, &add_path, Value::Array(list));
+            _ => {
+                let common = format!("id=\"{id}\" data-path=\"{path_attr}\"{invalid}");
+                let control = if let Some(options) = schema["enum"].as_array() {
+                    let options: String = options
+                        .iter()
+                        .map(|o| {
+                            let text = o.as_str().map_or_else(|| o.to_string(), str::to_owned);
+                            let selected = if o == value { " selected" } else { "" };
+                            format!(
+                                "<option value=\"{}\"{selected}>{}</option>",
+                                escape(&o.to_string()),
+                                escape(&text)
+                            )
                         })
-                    }>"Add item"</button>
-                </fieldset>
+                        .collect();
+                    format!("<select {common} data-kind=\"enum\"><option value=\"\"></option>{options}</select>")
+                } else {
+                    match (kind, value) {
+                        ("boolean", v) => format!(
+                            "<input type=\"checkbox\" {common} data-kind=\"boolean\"{}>",
+                            if v == &Value::Bool(true) { " checked" } else { "" }
+                        ),
+                        ("number" | "integer", v) => format!(
+                            "<input type=\"number\" step=\"{}\" {common} data-kind=\"number\" value=\"{}\">",
+                            if kind == "integer" { "1" } else { "any" },
+                            if v.is_null() { String::new() } else { escape(&v.to_string()) }
+                        ),
+                        ("string", v) => format!(
+                            "<input type=\"text\" {common} data-kind=\"string\" value=\"{}\">",
+                            escape(v.as_str().unwrap_or_default())
+                        ),
+                        // A schema this form does not draw: its JSON, as text.
+                        (_, v) => format!(
+                            "<textarea class=\"json\" {common} data-kind=\"json\">{}</textarea>",
+                            if v.is_null() { String::new() } else { escape(&v.to_string()) }
+                        ),
+                    }
+                };
+                out.push_str(&format!(
+                    "<div class=\"field\" data-path=\"{path_attr}\"><label for=\"{id}\">{label}</label>{hint}{control}{error}</div>"
+                ));
             }
-            .into_any()
-        }
-        _ => {
-            let current = {
-                let path = path.clone();
-                move || value.with(|v| v.pointer(&path).cloned())
-            };
-            let input = leaf(schema, kind, &id, &error_id, &path, value, current, invalid);
-            view! {
-                <div class="field" data-path=path>
-                    <label for=id>{label}</label>
-                    {hint}
-                    {input}
-                    {message}
-                </div>
-            }
-            .into_any()
         }
     }
 }
 
-/// The input for a string, number, boolean or enum; JSON text otherwise.
-#[allow(clippy::too_many_arguments)]
-fn leaf(
-    schema: &Value,
-    kind: &str,
-    id: &str,
-    error_id: &str,
-    path: &str,
-    value: RwSignal<Value>,
-    current: impl Fn() -> Option<Value> + Clone + Send + Sync + 'static,
-    invalid: impl Fn() -> Option<&'static str> + Clone + Send + Sync + 'static,
-) -> AnyView {
-    let path = path.to_owned();
-    let set = move |new: Option<Value>| {
-        let path = path.clone();
-        value.update(move |v| match new {
-            Some(new) => put(v, &path, new),
-            None => drop(take(v, &path)),
-        })
-    };
-    let (id, error_id) = (id.to_owned(), error_id.to_owned());
-    if let Some(options) = schema["enum"].as_array() {
-        let options: Vec<Value> = options.clone();
-        let chosen = options.clone();
-        let current = current.clone();
-        return view! {
-            <select id=id aria-invalid=invalid aria-describedby=error_id on:change=move |ev| {
-                let i: usize = event_target_value(&ev).parse().unwrap_or(0);
-                set(chosen.get(i).cloned());
-            }>
-                {options.into_iter().enumerate().map(|(i, option)| {
-                    let current = current.clone();
-                    let text = option.as_str().map_or_else(|| option.to_string(), str::to_owned);
-                    view! { <option value=i.to_string() selected=move || current() == Some(option.clone())>{text}</option> }
-                }).collect_view()}
-            </select>
-        }
-        .into_any();
-    }
-    match kind {
-        "boolean" => view! {
-            <input type="checkbox" id=id aria-invalid=invalid aria-describedby=error_id
-                prop:checked=move || current() == Some(Value::Bool(true))
-                on:change=move |ev| set(Some(Value::Bool(event_target_checked(&ev)))) />
-        }
-        .into_any(),
-        "number" | "integer" => {
-            let integer = kind == "integer";
-            view! {
-                <input type="number" step=if integer { "1" } else { "any" } id=id aria-invalid=invalid aria-describedby=error_id
-                    prop:value=move || current().map(|v| v.to_string()).unwrap_or_default()
-                    on:input=move |ev| {
-                        let text = event_target_value(&ev);
-                        // Empty leaves the field out; what does not parse goes as
-                        // text, for the server to name.
-                        set((!text.trim().is_empty()).then(|| {
-                            text.trim().parse::<i64>().map(Value::from)
-                                .ok()
-                                .filter(|_| integer)
-                                .or_else(|| text.trim().parse::<f64>().ok().map(Value::from))
-                                .unwrap_or(Value::String(text))
-                        }))
-                    } />
-            }
-            .into_any()
-        }
-        "string" => view! {
-            <input type="text" id=id aria-invalid=invalid aria-describedby=error_id
-                prop:value=move || current().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-                on:input=move |ev| set(Some(Value::String(event_target_value(&ev)))) />
-        }
-        .into_any(),
-        // A schema this form does not draw: its JSON, edited as text.
-        _ => view! {
-            <textarea id=id class="json" aria-invalid=invalid aria-describedby=error_id
-                prop:value=move || current().map(|v| v.to_string()).unwrap_or_default()
-                on:input=move |ev| {
-                    let text = event_target_value(&ev);
-                    set(Some(serde_json::from_str(&text).unwrap_or(Value::String(text))))
-                }></textarea>
-        }
-        .into_any(),
-    }
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A new array item of this schema.
@@ -281,7 +264,7 @@ fn blank(schema: &Value) -> Value {
     }
 }
 
-fn escape(name: &str) -> String {
+fn pointer_token(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
@@ -349,5 +332,41 @@ mod tests {
         assert_eq!(take(&mut v, "/nothing/here"), None);
         assert_eq!(v, json!({"a": {"list": [3]}, "new": {"deep": true}}));
         assert_eq!(blank(&json!({"type": "integer"})), json!(0));
+    }
+
+    #[test]
+    fn fields_are_drawn_from_the_schema_with_the_servers_errors() {
+        let schema = json!({"type": "object", "properties": {
+            "edits": {"type": "array", "items": {"type": "object", "properties": {
+                "oldText": {"type": "string"}}}},
+            "mode": {"enum": ["fast", "safe"]},
+            "dry": {"type": "boolean"},
+            "n": {"type": "integer", "description": "How <many>"}}});
+        let value = json!({"edits": [{"oldText": "a\"b"}], "mode": "safe", "dry": true, "n": 3});
+        let errors = [FieldError {
+            path: "/decisions/0/edited_action/args/edits/0/oldText".into(),
+            message: "too short".into(),
+        }];
+        let form = Form {
+            errors: &errors,
+            prefix: "/decisions/0/edited_action/args",
+            key: "k",
+        };
+        let mut html = String::new();
+        form.field(&mut html, &schema, "", "Arguments", &value);
+        for part in [
+            r#"<fieldset class="array" data-path="/edits">"#,
+            r#"id="k-edits-0-oldText" data-path="/edits/0/oldText" aria-invalid="true""#,
+            r#"value="a&quot;b""#,
+            r#"<p class="field-error" id="k-edits-0-oldText-error">too short</p>"#,
+            r#"data-remove="/edits/0""#,
+            r#"data-add="/edits" data-blank="{}""#,
+            r#"<option value="&quot;safe&quot;" selected>safe</option>"#,
+            r#"data-kind="boolean" checked>"#,
+            r#"step="1" id="k-n" data-path="/n" data-kind="number" value="3""#,
+            "How &lt;many&gt;",
+        ] {
+            assert!(html.contains(part), "{part} not in {html}");
+        }
     }
 }
