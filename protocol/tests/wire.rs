@@ -354,3 +354,21 @@ fn bad_server_frames_are_errors_that_say_why() {
         assert!(error.contains(says), "{bad}: {error}");
     }
 }
+
+#[test]
+fn every_error_code_reads_back_and_unknown_ones_are_refused() {
+    use protocol::ErrorCode;
+    // Each variant once: `as_str` is an exhaustive match, so a variant
+    // missing from ALL would leave its name unread here.
+    let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), ErrorCode::ALL.len());
+    for code in ErrorCode::ALL {
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+        assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+    }
+    let err = serde_json::from_str::<ErrorCode>("\"no_such_code\"").unwrap_err();
+    assert!(err.to_string().contains("no_such_code"), "{err}");
+}

@@ -2,13 +2,10 @@
 //! config allows, and the reject form.
 
 use leptos::prelude::*;
-use protocol::{
-    ActionRequest, Decision, DecisionType, FieldError, ResearchPlan, CREATE_RESEARCH_PLAN,
-};
+use protocol::{ActionRequest, Decision, DecisionType, ResearchPlan, CREATE_RESEARCH_PLAN};
 
 use super::editor::PlanEditor;
-use super::focus::{back, card_of, focus_later, on_escape};
-use super::schema_form::SchemaForm;
+use super::focus::{card_of, focus_later, on_escape};
 use super::{CardMode, Phase};
 
 #[component]
@@ -20,7 +17,6 @@ pub(super) fn ApprovalCard(
     chosen: Signal<Option<Decision>>,
     on_choose: Callback<Decision>,
     index: usize,
-    field_errors: Signal<Vec<FieldError>>,
     /// Unique on the page: the ids of the card's fields start with it.
     key: String,
     /// Where a half-finished edit is kept across a reload (none in the
@@ -30,8 +26,7 @@ pub(super) fn ApprovalCard(
     let plan = (request.name == CREATE_RESEARCH_PLAN)
         .then(|| ResearchPlan::parse(&request.args).ok())
         .flatten();
-    let editable =
-        (plan.is_some() || request.args_schema.is_some()) && allowed.contains(&DecisionType::Edit);
+    let editable = plan.is_some() && allowed.contains(&DecisionType::Edit);
     let mode = RwSignal::new(initial_mode);
     // After hydration, never in it: the server rendered the card closed.
     if let Some(key) = draft.clone() {
@@ -44,25 +39,18 @@ pub(super) fn ApprovalCard(
     let busy = move || phase.get() != Phase::Ready;
     let can = |d: DecisionType| allowed.contains(&d);
     let (can_approve, can_reject) = (can(DecisionType::Approve), can(DecisionType::Reject));
-    let can_respond = can(DecisionType::Respond);
     let name = request.name.clone();
 
     let start_edit = {
         let plan = plan.clone();
         move |ev: leptos::ev::MouseEvent| {
-            let card = card_of(&ev);
-            match &plan {
-                Some(plan) => {
-                    mode.set(CardMode::Editing {
-                        topic: plan.topic().to_owned(),
-                        steps: plan.steps().to_vec(),
-                    });
-                    focus_later(card, "[data-testid='topic-input']");
-                }
-                None => {
-                    mode.set(CardMode::EditingArgs);
-                    focus_later(card, "input, select, textarea");
-                }
+            if let Some(plan) = &plan {
+                let card = card_of(&ev);
+                mode.set(CardMode::Editing {
+                    topic: plan.topic().to_owned(),
+                    steps: plan.steps().to_vec(),
+                });
+                focus_later(card, "[data-testid='topic-input']");
             }
         }
     };
@@ -84,28 +72,9 @@ pub(super) fn ApprovalCard(
                 let draft = draft.clone();
                 view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key draft/> }.into_any()
             }
-            CardMode::EditingArgs => view! {
-                <SchemaForm
-                    schema=request.args_schema.clone().unwrap_or_default()
-                    args=request.args.clone()
-                    name=request.name.clone()
-                    index
-                    key=key.clone()
-                    errors=field_errors
-                    mode
-                    busy=Signal::derive(busy)
-                    on_choose
-                />
+            CardMode::Rejecting { reason } => {
+                view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
             }
-            .into_any(),
-            CardMode::Rejecting { reason } => view! {
-                <TextForm text=reason kind=DecisionType::Reject mode busy=Signal::derive(busy) on_choose/>
-            }
-            .into_any(),
-            CardMode::Responding { reply } => view! {
-                <TextForm text=reply kind=DecisionType::Respond mode busy=Signal::derive(busy) on_choose/>
-            }
-            .into_any(),
         }
         }
     };
@@ -142,19 +111,6 @@ pub(super) fn ApprovalCard(
                             "Reject"
                         </button>
                     })}
-                    {can_respond.then(|| view! {
-                        <button
-                            data-key="n"
-                            disabled=busy
-                            on:click=move |ev| {
-                                let card = card_of(&ev);
-                                mode.set(CardMode::Responding { reply: String::new() });
-                                focus_later(card, "[data-testid='respond-text']");
-                            }
-                        >
-                            "Answer instead"
-                        </button>
-                    })}
                 </div>
             </Show>
         </article>
@@ -171,66 +127,39 @@ fn PlanView(plan: ResearchPlan) -> impl IntoView {
     }
 }
 
-/// What a person writes instead of running the tool: a rejection's
-/// reason (optional), or the answer that stands in for the tool's result.
 #[component]
-fn TextForm(
-    text: String,
-    /// `Reject` or `Respond`.
-    kind: DecisionType,
+fn RejectForm(
+    reason: String,
     mode: RwSignal<CardMode>,
     busy: Signal<bool>,
     on_choose: Callback<Decision>,
 ) -> impl IntoView {
-    let text = RwSignal::new(text);
-    let answer = kind == DecisionType::Respond;
-    let (label, field, confirm, button, opener) = if answer {
-        (
-            "Your answer, given to the agent as the tool's result",
-            "respond-text",
-            "confirm-respond",
-            "Send answer",
-            "n",
-        )
-    } else {
-        (
-            "Reason (optional, shown to the agent)",
-            "reject-reason",
-            "confirm-reject",
-            "Reject plan",
-            "r",
-        )
-    };
-    let send = move |_| {
-        let text = text.get().trim().to_owned();
-        on_choose.run(if answer {
-            Decision::Respond { message: text }
-        } else {
-            Decision::Reject {
-                message: (!text.is_empty()).then_some(text),
-            }
+    let reason = RwSignal::new(reason);
+    let reject = move |_| {
+        let text = reason.get().trim().to_owned();
+        on_choose.run(Decision::Reject {
+            message: (!text.is_empty()).then_some(text),
         });
     };
     view! {
-        <div class="reject-form" on:keydown=on_escape(mode, opener)>
+        <div class="reject-form" on:keydown=on_escape(mode, "r")>
             <label class="field">
-                <span>{label}</span>
+                <span>"Reason (optional, shown to the agent)"</span>
                 <textarea
-                    data-testid=field
-                    prop:value=move || text.get()
-                    on:input=move |ev| text.set(event_target_value(&ev))
+                    data-testid="reject-reason"
+                    prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))
                 ></textarea>
             </label>
             <div class="actions">
-                <button
-                    class=if answer { "primary" } else { "danger" }
-                    data-testid=confirm
-                    disabled=move || busy.get() || (answer && text.with(|t| t.trim().is_empty()))
-                    on:click=send
-                >
-                    {button}
+                <button class="danger" data-testid="confirm-reject" disabled=busy on:click=reject>
+                    "Reject plan"
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=back(mode, opener)>"Back"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
+                    let card = card_of(&ev);
+                    mode.set(CardMode::View);
+                    focus_later(card, "[data-key='r']");
+                }>"Back"</button>
             </div>
         </div>
     }

@@ -42,19 +42,6 @@ pub(super) fn on_escape(mode: RwSignal<CardMode>, opener: &'static str) -> impl 
     }
 }
 
-/// Back to the card as it was, on the button that opened the form
-/// (`data-key` `opener`): Cancel and Back buttons.
-pub(super) fn back(
-    mode: RwSignal<CardMode>,
-    opener: &'static str,
-) -> impl Fn(leptos::ev::MouseEvent) {
-    move |ev| {
-        let card = card_of(&ev);
-        mode.set(CardMode::View);
-        focus_later(card, format!("[data-key='{opener}']"));
-    }
-}
-
 /// One-key choices on a focused card, as terminal approval prompts have:
 /// A approves, E edits, R rejects. Not while typing, nor with a modifier.
 /// With one card, anywhere in the panel; with several, in the focused one.

@@ -70,7 +70,7 @@ impl RuntimeError {
         };
         let mut body = ErrorBody::new(self.code(), sentence);
         if let Self::InvalidEdit { details, .. } = self {
-            body.details = Some(details.clone());
+            body.details = details.clone();
         }
         body
     }

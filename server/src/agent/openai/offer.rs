@@ -24,10 +24,14 @@ impl Offered {
     }
 
     /// The JSON Schema of its arguments.
-    pub fn schema(&self) -> Option<serde_json::Value> {
-        match self {
-            Self::Builtin(tool) => Some(tool.definition().function.parameters),
-            Self::Mcp(tool) => Some(tool.input_schema.clone()),
+    pub fn schema(&self) -> Option<Args> {
+        let schema = match self {
+            Self::Builtin(tool) => tool.definition().function.parameters,
+            Self::Mcp(tool) => tool.input_schema.clone(),
+        };
+        match schema {
+            serde_json::Value::Object(schema) => Some(schema),
+            _ => None,
         }
     }
 
