@@ -1,7 +1,8 @@
 //! Which tool calls wait for a person, and the decisions each allows.
 //!
 //! Two sources. `HITL_TOOL_APPROVAL` (the first): `tool:decision,…;…`, naming
-//! built-in tools; a tool it does not name runs without review. A policy
+//! built-in tools; a built-in tool it does not name runs without review, a
+//! tool from an MCP server waits. A policy
 //! file (`HITL_TOOL_POLICY`): rules tried in order, each naming tools by a
 //! glob (`fetch__*`) and, with `when`, conditions on the arguments under
 //! which the rule applies; it gives the decisions allowed, or `auto` to run
@@ -194,7 +195,10 @@ impl ApprovalPolicy {
             .iter()
             .find(|r| r.tool.is_match(tool) && holds(&r.when))
         else {
-            return self.fail_closed.then_some(&DecisionType::ALL[..]);
+            // `HITL_TOOL_APPROVAL` lets built-in tools it does not name run;
+            // a tool from an MCP server waits all the same.
+            let waits = self.fail_closed || find(tool).is_none();
+            return waits.then_some(&DecisionType::ALL[..]);
         };
         let auto = !rule.auto_when.is_empty() && holds(&rule.auto_when);
         if auto {

@@ -28,9 +28,16 @@ fn parses_the_variable() {
     let empty = ApprovalPolicy::parse("").unwrap();
     assert_eq!(empty.review(CREATE_RESEARCH_PLAN, &none()), None);
     assert_eq!(
-        empty.review("anything_else", &none()),
+        empty.review(GET_CURRENT_TIME, &none()),
         None,
-        "not fail-closed"
+        "built-in tools it does not name run"
+    );
+    // A tool from an MCP server never runs silently, whatever the variable.
+    let all = Some(&DecisionType::ALL[..]);
+    assert_eq!(empty.review("fetch__fetch", &none()), all);
+    assert_eq!(
+        ApprovalPolicy::default().review("fs__write_file", &none()),
+        all
     );
     assert!(ApprovalPolicy::parse("send_email:approve")
         .unwrap_err()
