@@ -21,5 +21,9 @@ if [[ ! -d "$out/npm/node_modules" || "$here/mcp-servers/package.json" -nt "$out
   touch "$out/npm/node_modules"
 fi
 for cmd in mcp-server-time mcp-server-fetch; do ln -sf "$out/venv/bin/$cmd" "$out/bin/$cmd"; done
+# The Python that has the SDK, for the tests' own server (growing_tools.py).
+rm -f "$out/bin/python-mcp"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$out/venv/bin/python" > "$out/bin/python-mcp"
+chmod +x "$out/bin/python-mcp"
 for cmd in mcp-server-filesystem mcp-server-everything; do ln -sf "$out/npm/node_modules/.bin/$cmd" "$out/bin/$cmd"; done
 echo "$out/bin"

@@ -548,3 +548,36 @@ async fn a_server_over_streamable_http_works_like_one_over_stdio() {
     assert_eq!(report[0]["status"], "ready");
     drop(http.child);
 }
+
+#[tokio::test]
+async fn a_server_that_announces_new_tools_has_them_offered_on_the_next_turn() {
+    let model = FakeModel::start(vec![
+        call("call_unlock", "grow__unlock", json!({})),
+        call("call_secret", "grow__secret", json!({})),
+        answer("I found the secret."),
+    ])
+    .await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/fixtures/growing_tools.py");
+    let servers =
+        json!({"grow": {"command": bin("python-mcp"), "args": [script.display().to_string()]}});
+    let policy = json!({"rules": [{"tool": "grow__*", "auto": true}]});
+    let server = start(&model, servers, policy).await;
+    let thread_id = server.create_thread().await;
+    let (mut client, _) = server.connect(&thread_id).await;
+    client.send_message("Unlock it").await;
+    let frames = client.recv_until("run_finished").await;
+    assert_eq!(frames.last().unwrap()["status"], "completed", "{frames:?}");
+
+    let requests = model.requests();
+    assert_eq!(
+        offered(&requests[0])
+            .iter()
+            .filter(|n| n.starts_with("grow__"))
+            .count(),
+        1
+    );
+    // `unlock` said the list changed: the next turn was offered the new tool,
+    // and it ran.
+    assert!(offered(&requests[1]).contains(&"grow__secret".to_owned()));
+    assert_eq!(tool_output(&requests[2], "call_secret"), "the secret");
+}

@@ -105,7 +105,8 @@ impl Drop for McpHub {
 struct Server {
     spec: ServerSpec,
     state: RwLock<Connection>,
-    /// `true` once the first attempt to start it ended, either way.
+    /// `false` while it starts for the first time, or lists its tools
+    /// again after saying they changed.
     settled: watch::Sender<bool>,
     /// The server said its tools changed.
     changed: Notify,
@@ -148,7 +149,8 @@ impl McpHub {
         })
     }
 
-    /// Waits (up to [`STARTUP_WAIT`]) until every server's first start ended.
+    /// Waits (up to [`STARTUP_WAIT`]) until every server's first start
+    /// ended and no announced change is still being listed.
     pub async fn settled(&self) {
         let all = futures_util::future::join_all(self.servers.iter().map(|server| async {
             let mut settled = server.settled.subscribe();

@@ -33,6 +33,9 @@ struct Handler(Weak<Server>);
 impl ClientHandler for Handler {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         if let Some(server) = self.0.upgrade() {
+            // Unsettled until listed again: the next model turn waits for
+            // the new list (`McpHub::settled`).
+            server.settled.send_replace(false);
             server.changed.notify_one();
         }
     }
@@ -61,7 +64,10 @@ pub(super) async fn supervise(server: Arc<Server>) {
                 let reason = loop {
                     tokio::select! {
                         reason = &mut quit => break reason,
-                        () = server.changed.notified() => list_tools(&server, &peer).await,
+                        () = server.changed.notified() => {
+                            list_tools(&server, &peer).await;
+                            server.settled.send_replace(true);
+                        }
                     }
                 };
                 let error = match reason {
@@ -173,10 +179,15 @@ async fn relay_stderr(server: Weak<Server>, stderr: tokio::process::ChildStderr)
 }
 
 async fn list_tools(server: &Arc<Server>, peer: &Peer<RoleClient>) {
-    let listed = match peer.list_all_tools().await {
-        Ok(listed) => listed,
-        Err(e) => {
+    let listing = tokio::time::timeout(server.spec.call_timeout, peer.list_all_tools());
+    let listed = match listing.await {
+        Ok(Ok(listed)) => listed,
+        Ok(Err(e)) => {
             tracing::warn!(server = %server.spec.name, error = %e, "MCP tools/list failed");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!(server = %server.spec.name, "MCP tools/list did not answer");
             Vec::new()
         }
     };

@@ -217,10 +217,11 @@ impl Inner {
         mut turns: u32,
         mut sent_back: Vec<ToolCall>,
     ) -> Result<(), AgentError> {
-        if let Some(hub) = self.tools.hub() {
-            hub.settled().await;
-        }
         loop {
+            // Servers starting, or listing what they said changed.
+            if let Some(hub) = self.tools.hub() {
+                hub.settled().await;
+            }
             if !sent_back.is_empty() {
                 let calls = std::mem::take(&mut sent_back);
                 let request = self.review(&messages, &calls, turns, true)?;
