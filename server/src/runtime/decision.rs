@@ -28,6 +28,13 @@ pub(crate) fn validate(
                 request.name
             )));
         }
+        if let Decision::Respond { message } = decision {
+            if message.trim().is_empty() {
+                return Err(invalid(format!(
+                    "decision {i}: `respond` needs a message: it is the tool's result"
+                )));
+            }
+        }
         if let Decision::Edit { edited_action } = decision {
             if edited_action.name != request.name {
                 return Err(invalid(format!(
@@ -154,7 +161,14 @@ mod tests {
                             prop_assert_eq!(decisions.len(), requests);
                             for decision in &decisions {
                                 prop_assert!(allowed.contains(&decision.kind()));
-                                if let Decision::Edit { edited_action } = decision {
+                                if let Decision::Respond { message } = decision {
+            if message.trim().is_empty() {
+                return Err(invalid(format!(
+                    "decision {i}: `respond` needs a message: it is the tool's result"
+                )));
+            }
+        }
+        if let Decision::Edit { edited_action } = decision {
                                     prop_assert!(ResearchPlan::parse(&edited_action.args).is_ok());
                                 }
                             }

@@ -346,6 +346,18 @@ async fn respond_answers_in_the_tools_place() {
     client
         .decide(
             &interrupt["interrupt_id"],
+            json!([{"type": "respond", "message": "  "}]),
+        )
+        .await;
+    let error = client.recv_type("error").await;
+    assert_eq!(error["code"], "invalid_decision");
+    assert!(
+        error["error"].as_str().unwrap().contains("needs a message"),
+        "{error}"
+    );
+    client
+        .decide(
+            &interrupt["interrupt_id"],
             json!([{"type": "respond", "message": "It is teatime."}]),
         )
         .await;
