@@ -578,3 +578,60 @@ async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
     assert_eq!(second["messages"][1]["content"], "Research Tokio");
     assert_eq!(tool_messages(second)[0].0, "call_plan");
 }
+
+#[tokio::test]
+async fn two_calls_of_one_tool_under_different_rules_get_what_both_allow() {
+    let both = Completion::new()
+        .tool_call(
+            0,
+            "call_safe",
+            "create_research_plan",
+            &plan_args("Safe", &["Read"]),
+        )
+        .tool_call(
+            1,
+            "call_other",
+            "create_research_plan",
+            &plan_args("Other", &["Write"]),
+        )
+        .finish("tool_calls")
+        .reply();
+    let model = FakeModel::start(vec![both, answer("Neither ran.")]).await;
+    // Plans on "Safe" may be approved or edited; any other plan only rejected.
+    let policy = ApprovalPolicy::from_json(
+        r#"{"rules": [
+            {"tool": "create_research_plan", "when": {"topic": {"equals": "Safe"}},
+             "decisions": ["approve", "edit", "reject"]},
+            {"tool": "create_research_plan", "decisions": ["reject"]}
+        ]}"#,
+    )
+    .unwrap();
+    let agent = model.agent(|config| config.approval = policy);
+    let server = TestServer::with(fast_config(), agent).await;
+    let (_, mut client, interrupt) = server.interrupted("Two plans").await;
+    // One config for the tool: the second call's rule does not allow
+    // approve, so neither call may be approved.
+    assert_eq!(
+        interrupt["review_configs"],
+        json!([{"action_name": "create_research_plan", "allowed_decisions": ["reject"]}])
+    );
+    client
+        .decide(
+            &interrupt["interrupt_id"],
+            json!([{"type": "reject"}, {"type": "approve"}]),
+        )
+        .await;
+    assert_eq!(client.recv().await["code"], "invalid_decision");
+    client
+        .decide(
+            &interrupt["interrupt_id"],
+            json!([{"type": "reject"}, {"type": "reject"}]),
+        )
+        .await;
+    let frames = client.recv_until("run_finished").await;
+    let statuses: Vec<_> = of_type(&frames, "tool_result")
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("rejected"), json!("rejected")]);
+}

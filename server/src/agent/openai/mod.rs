@@ -300,16 +300,22 @@ impl Inner {
         for call in reviewed {
             let name = &call.function.name;
             let args = arguments(call)?;
-            // One config per tool name (the protocol's): the first call's.
-            if !review_configs.iter().any(|c| c.action_name == *name) {
-                review_configs.push(ReviewConfig {
+            // One config per tool name (the protocol's). Calls of one tool
+            // may fall under different rules: the config allows what every
+            // one of them allows, and rejecting is always allowed (it runs
+            // nothing), so no call gets a decision its own rule denies.
+            let allowed = self.approval.review(name, &args).unwrap_or_default();
+            match review_configs.iter_mut().find(|c| c.action_name == *name) {
+                None => review_configs.push(ReviewConfig {
                     action_name: name.clone(),
-                    allowed_decisions: self
-                        .approval
-                        .review(name, &args)
-                        .unwrap_or_default()
-                        .to_vec(),
-                });
+                    allowed_decisions: allowed.to_vec(),
+                }),
+                Some(config) => {
+                    config.allowed_decisions.retain(|d| allowed.contains(d));
+                    if config.allowed_decisions.is_empty() {
+                        config.allowed_decisions.push(DecisionType::Reject);
+                    }
+                }
             }
             let description = if sent_back {
                 format!("Your edit of `{name}` needs a decision of its own: the approval policy treats the edited arguments differently.")
