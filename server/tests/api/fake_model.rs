@@ -47,9 +47,7 @@ impl FakeModel {
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
             .with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = crate::helpers::serve_on_loopback(app).await;
         Self {
             base_url: format!("http://{addr}/v1"),
             script,

@@ -173,3 +173,19 @@ async fn a_corrupt_stored_thread_is_an_error_not_a_guess() {
     let (_client, snapshot) = server.connect(&other).await;
     assert_eq!(snapshot["status"], "idle");
 }
+
+#[tokio::test]
+async fn an_agent_without_tool_servers_reports_none() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .get(server.url("/api/tools"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        serde_json::json!([])
+    );
+}

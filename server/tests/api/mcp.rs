@@ -109,9 +109,7 @@ async fn site() -> Site {
                 "never"
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve_on_loopback(app).await;
     Site {
         url: format!("http://{addr}"),
         slow,
@@ -504,10 +502,7 @@ struct HttpServer {
 
 impl HttpServer {
     async fn start() -> Self {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
+        let port = crate::binary::free_port();
         let child = tokio::process::Command::new(bin("mcp-server-everything"))
             .arg("streamableHttp")
             .env("PORT", port.to_string())

@@ -26,6 +26,15 @@ fn plan_turn() -> Reply {
         .reply()
 }
 
+/// One turn calling `create_research_plan` once per (id, topic, step).
+fn plan_calls(calls: &[(&str, &str, &str)]) -> Reply {
+    let mut turn = Completion::new();
+    for (i, (id, topic, step)) in calls.iter().enumerate() {
+        turn = turn.tool_call(i, id, "create_research_plan", &plan_args(topic, &[step]));
+    }
+    turn.finish("tool_calls").reply()
+}
+
 fn answer(text: &str) -> Reply {
     Completion::new().text(text).finish("stop").reply()
 }
@@ -67,6 +76,8 @@ async fn edit_runs_the_edited_plan_and_the_model_answers_from_its_result() {
     let interrupt = frames.last().unwrap();
     let request = &interrupt["action_requests"][0];
     assert_eq!(request["name"], "create_research_plan");
+    // The plan has its own card: no schema sent for a form.
+    assert!(request.get("args_schema").is_none(), "{request}");
     assert_eq!(
         request["args"],
         json!({"topic": "Tokio", "steps": ["Read the docs", "Read the source"]})
@@ -167,21 +178,7 @@ async fn reject_feeds_the_reason_back_to_the_model() {
 
 #[tokio::test]
 async fn two_tool_calls_in_one_turn_are_one_interrupt_decided_together() {
-    let both = Completion::new()
-        .tool_call(
-            0,
-            "call_a",
-            "create_research_plan",
-            &plan_args("Tokio", &["Read"]),
-        )
-        .tool_call(
-            1,
-            "call_b",
-            "create_research_plan",
-            &plan_args("Axum", &["Write"]),
-        )
-        .finish("tool_calls")
-        .reply();
+    let both = plan_calls(&[("call_a", "Tokio", "Read"), ("call_b", "Axum", "Write")]);
     let model = FakeModel::start(vec![both, answer("One done, one not.")]).await;
     let server = start(&model).await;
     let (_, mut client, interrupt) = server.interrupted("Research Tokio and Axum").await;
@@ -270,17 +267,7 @@ async fn a_policy_file_fails_closed_and_runs_calls_its_conditions_allow() {
             .finish("tool_calls")
             .reply()
     };
-    let plan = |topic: &str| {
-        Completion::new()
-            .tool_call(
-                0,
-                "call_p",
-                "create_research_plan",
-                &plan_args(topic, &["Read"]),
-            )
-            .finish("tool_calls")
-            .reply()
-    };
+    let plan = |topic: &str| plan_calls(&[("call_p", topic, "Read")]);
     // The file lets plans on Rust through; any other plan, and every tool
     // it does not name, waits for a person.
     let policy = ApprovalPolicy::from_json(
@@ -581,21 +568,10 @@ async fn a_run_resumes_from_its_checkpoint_with_the_conversation() {
 
 #[tokio::test]
 async fn two_calls_of_one_tool_under_different_rules_get_what_both_allow() {
-    let both = Completion::new()
-        .tool_call(
-            0,
-            "call_safe",
-            "create_research_plan",
-            &plan_args("Safe", &["Read"]),
-        )
-        .tool_call(
-            1,
-            "call_other",
-            "create_research_plan",
-            &plan_args("Other", &["Write"]),
-        )
-        .finish("tool_calls")
-        .reply();
+    let both = plan_calls(&[
+        ("call_safe", "Safe", "Read"),
+        ("call_other", "Other", "Write"),
+    ]);
     let model = FakeModel::start(vec![both, answer("Neither ran.")]).await;
     // Plans on "Safe" may be approved or edited; any other plan only rejected.
     let policy = ApprovalPolicy::from_json(

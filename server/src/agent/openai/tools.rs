@@ -1,6 +1,7 @@
 //! The tools this agent offers the model (which of them wait for a person
 //! is configuration: `policy`).
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use protocol::{Args, ResearchPlan, CREATE_RESEARCH_PLAN};
@@ -18,6 +19,8 @@ pub struct Tool {
     pub name: &'static str,
     description: &'static str,
     parameters: fn() -> serde_json::Value,
+    /// `parameters`, compiled once: every call and every edit is checked.
+    schema: LazyLock<ArgsSchema>,
     /// Checks what the schema cannot say.
     validate: fn(&Args) -> Result<(), ArgsError>,
     /// Runs the tool on valid arguments; the text goes back to the model.
@@ -39,34 +42,18 @@ impl Tool {
     /// Checks arguments against the schema the model is given, then the
     /// tool's own rules; `Err` says what is wrong, field by field.
     pub fn check(&self, args: &Args) -> Result<(), ArgsError> {
-        ArgsSchema::new(&(self.parameters)())
-            .expect("built-in schemas compile")
-            .check(args)?;
+        self.schema.check(args)?;
         (self.validate)(args)
     }
 }
 
-pub static CATALOG: &[Tool] = &[
+pub static CATALOG: [Tool; 2] = [
     Tool {
         name: CREATE_RESEARCH_PLAN,
         description: "Create a research plan: a topic and the ordered steps to research it. \
                       A person reviews the plan first and may approve, edit or reject it.",
-        parameters: || {
-            json!({
-                "type": "object",
-                "properties": {
-                    "topic": {"type": "string", "minLength": 1, "description": "What to research."},
-                    "steps": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"type": "string", "minLength": 1},
-                        "description": "The research steps, in order."
-                    }
-                },
-                "required": ["topic", "steps"],
-                "additionalProperties": false
-            })
-        },
+        parameters: plan_parameters,
+        schema: LazyLock::new(|| compile(plan_parameters())),
         validate: |args| {
             ResearchPlan::parse(args)
                 .map(drop)
@@ -93,11 +80,37 @@ pub static CATALOG: &[Tool] = &[
     Tool {
         name: GET_CURRENT_TIME,
         description: "Get the current date and time (UTC, RFC 3339).",
-        parameters: || json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        parameters: no_parameters,
+        schema: LazyLock::new(|| compile(no_parameters())),
         validate: |_| Ok(()),
         execute: |_| rfc3339(SystemTime::now()),
     },
 ];
+
+fn plan_parameters() -> serde_json::Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "topic": {"type": "string", "minLength": 1, "description": "What to research."},
+            "steps": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "minLength": 1},
+                "description": "The research steps, in order."
+            }
+        },
+        "required": ["topic", "steps"],
+        "additionalProperties": false
+    })
+}
+
+fn no_parameters() -> serde_json::Value {
+    json!({"type": "object", "properties": {}, "additionalProperties": false})
+}
+
+fn compile(schema: serde_json::Value) -> ArgsSchema {
+    ArgsSchema::new(&schema).expect("built-in schemas compile")
+}
 
 pub fn find(name: &str) -> Option<&'static Tool> {
     CATALOG.iter().find(|tool| tool.name == name)
