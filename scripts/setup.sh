@@ -5,6 +5,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WASM_BINDGEN_VERSION=0.2.108   # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
+# Splits the WebAssembly at Leptos's `#[lazy]` functions; must understand the
+# wasm_split_helpers version leptos uses (Cargo.lock).
+WASM_SPLIT_VERSION=0.2.4
 
 say() { echo "setup: $*" >&2; }
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
@@ -21,6 +24,14 @@ need_wasm_bindgen() {
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes)"
     # Without default features: no TLS stack for a test runner we never use.
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked --no-default-features
+  fi
+}
+
+need_wasm_split() {
+  # It has no --version: cargo's own list says which is installed.
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes)"
+    cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --locked --features build-binary
   fi
 }
 

@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Builds the release WebAssembly the way `cargo leptos build --release` does
-# (same cargo profile, wasm-bindgen and wasm-opt flags) into its own target
-# directory, and prints its size raw, gzip -9 and brotli 11. Extra arguments
+# Builds the release WebAssembly the way `cargo leptos build --release --split`
+# does (same cargo profile, split, wasm-bindgen and wasm-opt flags) into its
+# own target directory, and prints the main module's size raw, gzip -9 and
+# brotli 11, then each lazy chunk's. Extra arguments
 # go to cargo, so experiments need no edit: `scripts/wasm-size.sh --config ...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${WASM_SIZE_TARGET:-target/size}
 PATH="$PWD/end2end/node_modules/.bin:$PATH"
 
+opt=(-Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int)
+RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs" \
 LEPTOS_OUTPUT_NAME=hitl cargo build --package=frontend --lib --target-dir="$target" \
     --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release "$@"
-wasm-bindgen --target=web --out-name=hitl --out-dir="$target/pkg" \
-    "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-wasm-opt -Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$target/pkg/hitl_bg.wasm" -o "$target/pkg/hitl.wasm"
+rm -rf "$target/pkg" && mkdir -p "$target/pkg"
+wasm-split-cli --target=web --out-name=hitl \
+    "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$target/pkg"
+wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name=hitl \
+    --out-dir="$target/pkg" "$target/pkg/hitl.wasm"
+wasm-opt "${opt[@]}" "$target/pkg/hitl_bg.wasm" -o "$target/pkg/hitl.wasm"
+for chunk in "$target"/pkg/split_*.wasm; do wasm-opt "${opt[@]}" "$chunk" -o "$chunk"; done
 node -e '
 const fs = require("fs"), zlib = require("zlib");
-const raw = fs.readFileSync(process.argv[1]);
-const gz = zlib.gzipSync(raw, { level: 9 }).length;
-const br = zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 const kib = (n) => (n / 1024).toFixed(1) + " KiB";
-console.log(`wasm: ${kib(raw.length)} raw, ${kib(gz)} gzip -9, ${kib(br)} brotli 11`);
-' "$target/pkg/hitl.wasm"
+for (const file of process.argv.slice(1)) {
+  const raw = fs.readFileSync(file);
+  const gz = zlib.gzipSync(raw, { level: 9 }).length;
+  const br = zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  console.log(`${file.replace(/^.*\//, "")}: ${kib(raw.length)} raw, ${kib(gz)} gzip -9, ${kib(br)} brotli 11`);
+}
+' "$target/pkg/hitl.wasm" "$target"/pkg/split_*.wasm

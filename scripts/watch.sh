@@ -14,4 +14,6 @@ if [[ "$(cargo leptos --version 2>/dev/null)" != *"$CARGO_LEPTOS_VERSION"* ]]; t
   echo "watch: installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes)" >&2
   cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
-exec cargo leptos watch "$@"
+# --split: the card's editors are `#[lazy]`; unsplit, their loader's import
+# has nowhere to go and the page does not start.
+exec cargo leptos watch --split "$@"

@@ -48,7 +48,7 @@ fn interrupt(requests: Vec<ActionRequest>) -> Interrupt {
         .iter()
         .map(|r| ReviewConfig {
             action_name: r.name.clone(),
-            allowed_decisions: if r.name == CREATE_RESEARCH_PLAN {
+            allowed_decisions: if r.name == CREATE_RESEARCH_PLAN || r.args_schema.is_some() {
                 DecisionType::ALL.to_vec()
             } else {
                 vec![DecisionType::Approve, DecisionType::Reject]
@@ -146,6 +146,31 @@ pub fn Gallery() -> impl IntoView {
             .unwrap_or_default(),
         description: "Email the plan to the research team.".into(),
         args_schema: None,
+    };
+
+    // An MCP tool: its form is built from its schema.
+    let tool = || {
+        let mut i = interrupt(vec![ActionRequest {
+            name: "fs__edit_file".into(),
+            args: serde_json::json!({"path": "/srv/notes.md",
+                "edits": [{"oldText": "draft", "newText": "final"}], "dryRun": false})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+            description: "The model wants to run `fs__edit_file`.".into(),
+            args_schema: serde_json::json!({"type": "object", "properties": {
+                "path": {"type": "string"},
+                "edits": {"type": "array", "items": {"type": "object", "properties": {
+                    "oldText": {"type": "string", "description": "Text to search for"},
+                    "newText": {"type": "string"}}}},
+                "dryRun": {"type": "boolean"}}})
+            .as_object()
+            .cloned(),
+        }]);
+        i.review_configs[0]
+            .allowed_decisions
+            .push(DecisionType::Respond);
+        i
     };
 
     // Data, one `view!` for all: each panel written out as its own
@@ -251,6 +276,26 @@ pub fn Gallery() -> impl IntoView {
             seconds_left: 272.0,
             error: None,
             modes: vec![],
+        },
+        Fixture {
+            id: "tool-form",
+            title: "Any tool, edited from its schema",
+            interrupt: tool(),
+            phase: Phase::Ready,
+            seconds_left: 200.0,
+            error: None,
+            modes: vec![CardMode::EditingArgs],
+        },
+        Fixture {
+            id: "responding",
+            title: "Answering in the tool's place",
+            interrupt: tool(),
+            phase: Phase::Ready,
+            seconds_left: 200.0,
+            error: None,
+            modes: vec![CardMode::Responding {
+                reply: "The notes are final already.".into(),
+            }],
         },
         Fixture {
             id: "several",

@@ -79,6 +79,14 @@ fn ThreadView(thread_id: String) -> impl IntoView {
     let decision_error = Signal::derive(move || {
         conversation.with(|c| c.decision_error.as_ref().map(|e| e.error.clone()))
     });
+    let field_errors = Signal::derive(move || {
+        conversation.with(|c| {
+            c.decision_error
+                .as_ref()
+                .map(|e| e.details.clone())
+                .unwrap_or_default()
+        })
+    });
     let may_decide = use_context::<crate::user::CurrentUser>()
         .unwrap_or_default()
         .may_decide();
@@ -91,6 +99,7 @@ fn ThreadView(thread_id: String) -> impl IntoView {
                 phase
                 now
                 error=decision_error
+                field_errors
                 on_submit=decide
                 node_ref=approval_ref
                 may_decide

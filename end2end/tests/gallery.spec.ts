@@ -1,21 +1,27 @@
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { ask, newThread } from "./helpers";
+import { ask, editorsLoaded, newThread } from "./helpers";
 
 const STATES = [
   "pending", "editing", "editing-invalid", "rejecting", "submitting", "server-error",
-  "about-to-expire", "expiring", "disconnected", "twenty-steps", "long-text", "several",
-  "decided-elsewhere", "approved", "edited", "rejected", "stopped", "timed-out",
+  "about-to-expire", "expiring", "disconnected", "twenty-steps", "long-text", "tool-form",
+  "responding", "several", "decided-elsewhere", "approved", "edited", "rejected", "stopped", "timed-out",
 ];
 
 test("the gallery shows every state; screenshots are saved", async ({ page }) => {
   await page.goto("/gallery");
+  await editorsLoaded(page);
   for (const state of STATES) {
     const item = page.locator(`[data-state="${state}"]`);
     await expect(item).toBeVisible();
     await item.screenshot({ path: `screenshots/gallery-${state}.png` });
   }
   await expect(page.locator('[data-state="editing-invalid"] [data-testid="plan-error"]')).toHaveText("Write step 2, or remove it.");
+  // Any tool's form, from its schema: nested objects in an array, a boolean.
+  const form = page.locator('[data-state="tool-form"] [data-testid="schema-form"]');
+  await expect(form.locator("[data-path='/edits/0/newText'] input")).toHaveValue("final");
+  await expect(form.locator("[data-path='/dryRun'] input[type=checkbox]")).not.toBeChecked();
+  await expect(page.locator('[data-state="responding"] [data-testid="respond-text"]')).toHaveValue("The notes are final already.");
   // At zero nothing can be chosen, as on a real card.
   for (const name of ["Approve", "Edit", "Reject"]) {
     await expect(page.locator('[data-state="expiring"]').getByRole("button", { name })).toBeDisabled();
@@ -34,7 +40,7 @@ test("gallery screenshots are the same in two runs (fixed time and fixtures)", a
     const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     const page = await context.newPage();
     await page.goto("/gallery");
-    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+    await editorsLoaded(page);
     const taken: Buffer[] = [];
     for (const state of STATES) {
       taken.push(await page.locator(`[data-state="${state}"]`).screenshot({ animations: "disabled", caret: "hide" }));
@@ -58,6 +64,7 @@ for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.goto("/gallery");
     await expect(page.locator('[data-state="pending"]')).toBeVisible();
+    await editorsLoaded(page);
     let results = await new AxeBuilder({ page }).analyze();
     let bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
     expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(" ")}`)).toEqual([]);

@@ -16,6 +16,13 @@ export async function newThread(page: Page, base = ""): Promise<string> {
   return page.url();
 }
 
+/** Waits until the page is hydrated and every open editor is drawn (the
+ * editors' code is a chunk of its own, fetched when one first opens). */
+export async function editorsLoaded(page: Page) {
+  await hydrated(page);
+  await expect(page.getByTestId("editor-loading")).toHaveCount(0);
+}
+
 /** Waits until the WebAssembly has hydrated the page. */
 export async function hydrated(page: Page) {
   await page.locator("body[data-hydrated]").waitFor({ state: "attached" });

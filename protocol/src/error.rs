@@ -144,9 +144,6 @@ pub struct ErrorBody {
     /// What is wrong with each field, for `invalid_decision` on edited
     /// arguments (an extension of version 1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    // The browser's card does not show them yet: not reading them keeps
-    // its module under budget.
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub details: Vec<FieldError>,
 }
 

@@ -13,9 +13,6 @@ pub struct ActionRequest {
     /// The JSON Schema of `args` (an extension of version 1), for a client
     /// to build an editor from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    // The browser's card does not use it yet: not reading it keeps its
-    // module under budget.
-    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub args_schema: Option<Args>,
 }
 

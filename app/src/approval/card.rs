@@ -2,10 +2,14 @@
 //! config allows, and the reject form.
 
 use leptos::prelude::*;
-use protocol::{ActionRequest, Decision, DecisionType, ResearchPlan, CREATE_RESEARCH_PLAN};
+use leptos::web_sys::Element;
+use protocol::{
+    ActionRequest, Decision, DecisionType, FieldError, ResearchPlan, CREATE_RESEARCH_PLAN,
+};
 
-use super::editor::PlanEditor;
 use super::focus::{card_of, focus_later, on_escape};
+use super::forms::{editor, Editor, Shared};
+use super::schema_form::FormInput;
 use super::{CardMode, Phase};
 
 #[component]
@@ -17,6 +21,7 @@ pub(super) fn ApprovalCard(
     chosen: Signal<Option<Decision>>,
     on_choose: Callback<Decision>,
     index: usize,
+    field_errors: Signal<Vec<FieldError>>,
     /// Unique on the page: the ids of the card's fields start with it.
     key: String,
     /// Where a half-finished edit is kept across a reload (none in the
@@ -26,7 +31,8 @@ pub(super) fn ApprovalCard(
     let plan = (request.name == CREATE_RESEARCH_PLAN)
         .then(|| ResearchPlan::parse(&request.args).ok())
         .flatten();
-    let editable = plan.is_some() && allowed.contains(&DecisionType::Edit);
+    let editable =
+        (plan.is_some() || request.args_schema.is_some()) && allowed.contains(&DecisionType::Edit);
     let mode = RwSignal::new(initial_mode);
     // After hydration, never in it: the server rendered the card closed.
     if let Some(key) = draft.clone() {
@@ -39,43 +45,71 @@ pub(super) fn ApprovalCard(
     let busy = move || phase.get() != Phase::Ready;
     let can = |d: DecisionType| allowed.contains(&d);
     let (can_approve, can_reject) = (can(DecisionType::Approve), can(DecisionType::Reject));
+    let can_respond = can(DecisionType::Respond);
     let name = request.name.clone();
 
+    // Where focus goes once an editor opened by a click is drawn: its code
+    // may still be on its way, so it cannot be focused at once.
+    let focus_on_open = StoredValue::new_local(None::<(Option<Element>, &'static str)>);
+    let open = move |ev: &leptos::ev::MouseEvent, to: CardMode, focus: &'static str| {
+        focus_on_open.set_value(Some((card_of(ev), focus)));
+        mode.set(to);
+    };
     let start_edit = {
         let plan = plan.clone();
-        move |ev: leptos::ev::MouseEvent| {
-            if let Some(plan) = &plan {
-                let card = card_of(&ev);
-                mode.set(CardMode::Editing {
+        move |ev: leptos::ev::MouseEvent| match &plan {
+            Some(plan) => open(
+                &ev,
+                CardMode::Editing {
                     topic: plan.topic().to_owned(),
                     steps: plan.steps().to_vec(),
-                });
-                focus_later(card, "[data-testid='topic-input']");
-            }
+                },
+                "[data-testid='topic-input']",
+            ),
+            None => open(&ev, CardMode::EditingArgs, "input, select, textarea"),
         }
     };
     let body = {
         let plan = plan.clone();
         let request = request.clone();
         move || {
-            match mode.get() {
-            CardMode::View => match &plan {
-                Some(plan) => view! { <PlanView plan=plan.clone()/> }.into_any(),
-                None => view! {
-                    <pre class="args">{serde_json::to_string_pretty(&request.args).unwrap_or_default()}</pre>
+            let shared = Shared {
+                mode,
+                busy: Signal::derive(busy),
+                on_choose,
+            };
+            let editing = match mode.get() {
+                CardMode::View => {
+                    return match &plan {
+                        Some(plan) => view! { <PlanView plan=plan.clone()/> }.into_any(),
+                        None => view! {
+                            <pre class="args">{serde_json::to_string_pretty(&request.args).unwrap_or_default()}</pre>
+                        }
+                        .into_any(),
+                    }
                 }
-                .into_any(),
-            },
-            CardMode::Editing { topic, steps } => {
-                let name = request.name.clone();
-                let key = key.clone();
-                let draft = draft.clone();
-                view! { <PlanEditor topic steps mode busy=Signal::derive(busy) on_choose name key draft/> }.into_any()
-            }
-            CardMode::Rejecting { reason } => {
-                view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
-            }
-        }
+                CardMode::Rejecting { reason } => {
+                    return view! { <RejectForm reason mode busy=Signal::derive(busy) on_choose/> }.into_any()
+                }
+                CardMode::Editing { topic, steps } => Editor::Plan {
+                    topic,
+                    steps,
+                    name: request.name.clone(),
+                    key: key.clone(),
+                    draft: draft.clone(),
+                },
+                CardMode::EditingArgs => Editor::Args(FormInput {
+                    schema: request.args_schema.clone().unwrap_or_default(),
+                    args: request.args.clone(),
+                    name: request.name.clone(),
+                    index,
+                    key: key.clone(),
+                    errors: field_errors,
+                }),
+                CardMode::Responding { reply } => Editor::Respond { reply },
+            };
+            let focus = focus_on_open.try_update_value(Option::take).flatten();
+            when_loaded(editor(editing, shared), focus).into_any()
         }
     };
     view! {
@@ -109,6 +143,17 @@ pub(super) fn ApprovalCard(
                             }
                         >
                             "Reject"
+                        </button>
+                    })}
+                    {can_respond.then(|| view! {
+                        <button
+                            data-key="n"
+                            disabled=busy
+                            on:click=move |ev| {
+                                open(&ev, CardMode::Responding { reply: String::new() }, "[data-testid='respond-text']")
+                            }
+                        >
+                            "Answer instead"
                         </button>
                     })}
                 </div>
@@ -162,6 +207,38 @@ fn RejectForm(
                 }>"Back"</button>
             </div>
         </div>
+    }
+}
+
+/// A view whose code is still on its way: a line saying so until it comes,
+/// then focus where `focus` says. (Not `Suspense`: its machinery would
+/// cost the main module more than the editors it waits for.)
+fn when_loaded(
+    view: impl std::future::Future<Output = AnyView> + 'static,
+    focus: Option<(Option<Element>, &'static str)>,
+) -> impl IntoView {
+    let slot = RwSignal::new_local(None::<AnyView>);
+    // Under this owner, so the editor's effects and clean-ups (its draft's)
+    // end with the card's mode; untracked, so building it subscribes the
+    // card to nothing; cancelled if the mode changes before it comes.
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local_scoped_with_cancellation(
+        leptos::reactive::computed::ScopedFuture::new_untracked(async move {
+            slot.set(Some(view.await));
+            if let Some((card, selector)) = focus {
+                focus_later(card, selector);
+            }
+        }),
+    );
+    #[cfg(not(feature = "hydrate"))]
+    drop((view, focus));
+    move || {
+        slot.track();
+        // Taken once: nothing else makes this closure run again.
+        match slot.try_update_untracked(Option::take).flatten() {
+            Some(view) => view,
+            None => view! { <p class="muted" role="status" data-testid="editor-loading">"Loading the editor…"</p> }.into_any(),
+        }
     }
 }
 

@@ -13,7 +13,9 @@ mod card;
 mod draft;
 mod editor;
 mod focus;
+mod forms;
 mod outcome;
+mod schema_form;
 pub mod steps;
 
 use leptos::prelude::*;
@@ -40,8 +42,19 @@ pub enum Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CardMode {
     View,
-    Editing { topic: String, steps: Vec<String> },
-    Rejecting { reason: String },
+    Editing {
+        topic: String,
+        steps: Vec<String>,
+    },
+    /// Any other tool's arguments, in a form built from its schema.
+    EditingArgs,
+    Rejecting {
+        reason: String,
+    },
+    /// The person's answer in the tool's place.
+    Responding {
+        reply: String,
+    },
 }
 
 /// The pending interrupt: one card per action request, decided together.
@@ -53,6 +66,9 @@ pub fn ApprovalPanel(
     #[prop(into)]
     now: Signal<Option<f64>>,
     #[prop(into)] error: Signal<Option<String>>,
+    /// The server's errors on edited arguments, field by field.
+    #[prop(optional, into)]
+    field_errors: Signal<Vec<protocol::FieldError>>,
     on_submit: Callback<Vec<Decision>>,
     /// Gallery fixtures start cards in a given mode.
     #[prop(optional)]
@@ -89,6 +105,7 @@ pub fn ApprovalPanel(
         .map(|(i, request)| {
             let allowed: Vec<DecisionType> = DecisionType::ALL
                 .into_iter()
+                .chain([DecisionType::Respond])
                 .filter(|d| may_decide && interrupt.allows(i, *d))
                 .collect();
             let mode = modes.get(i).cloned().unwrap_or(CardMode::View);
@@ -109,6 +126,7 @@ pub fn ApprovalPanel(
                     chosen
                     on_choose
                     index=i
+                    field_errors
                     key=format!("{prefix}-{i}")
                     draft=name.is_none().then(|| draft::key(&interrupt.interrupt_id, i))
                 />

@@ -1,0 +1,106 @@
+//! The card's editors: the plan editor, the form for any tool's arguments,
+//! and the answer a person gives in a tool's place. Their code is a
+//! WebAssembly chunk of its own, fetched the first time one opens: most
+//! decisions need no editor, and the module every page loads has a size
+//! budget (README).
+
+use leptos::prelude::*;
+use protocol::Decision;
+
+use super::editor::PlanEditor;
+use super::focus::{card_of, focus_later, on_escape};
+use super::schema_form::{schema_form, FormInput};
+use super::CardMode;
+
+/// Which editor to draw.
+pub(super) enum Editor {
+    Plan {
+        topic: String,
+        steps: Vec<String>,
+        name: String,
+        key: String,
+        draft: Option<String>,
+    },
+    Args(FormInput),
+    Respond {
+        reply: String,
+    },
+}
+
+/// What every editor reports to.
+pub(super) struct Shared {
+    pub mode: RwSignal<CardMode>,
+    pub busy: Signal<bool>,
+    pub on_choose: Callback<Decision>,
+}
+
+#[lazy]
+pub(super) fn editor(editor: Editor, with: Shared) -> AnyView {
+    let Shared {
+        mode,
+        busy,
+        on_choose,
+    } = with;
+    match editor {
+        Editor::Plan {
+            topic,
+            steps,
+            name,
+            key,
+            draft,
+        } => view! { <PlanEditor topic steps mode busy on_choose name key draft/> }.into_any(),
+        Editor::Args(input) => schema_form(
+            input,
+            Shared {
+                mode,
+                busy,
+                on_choose,
+            },
+        ),
+        Editor::Respond { reply } => respond_form(
+            reply,
+            Shared {
+                mode,
+                busy,
+                on_choose,
+            },
+        ),
+    }
+}
+
+fn respond_form(reply: String, with: Shared) -> AnyView {
+    let Shared {
+        mode,
+        busy,
+        on_choose,
+    } = with;
+    let reply = RwSignal::new(reply);
+    view! {
+        <div class="reject-form" on:keydown=on_escape(mode, "n")>
+            <label class="field">
+                <span>"Your answer, given to the agent as the tool's result"</span>
+                <textarea
+                    data-testid="respond-text"
+                    prop:value=move || reply.get()
+                    on:input=move |ev| reply.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <div class="actions">
+                <button
+                    class="primary"
+                    data-testid="confirm-respond"
+                    disabled=move || busy.get() || reply.with(|r| r.trim().is_empty())
+                    on:click=move |_| on_choose.run(Decision::Respond { message: reply.get().trim().to_owned() })
+                >
+                    "Send answer"
+                </button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
+                    let card = card_of(&ev);
+                    mode.set(CardMode::View);
+                    focus_later(card, "[data-key='n']");
+                }>"Back"</button>
+            </div>
+        </div>
+    }
+    .into_any()
+}
