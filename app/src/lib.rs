@@ -85,6 +85,8 @@ pub fn App() -> impl IntoView {
                         <span class="brand">"Research console"</span>
                     </A>
                     <A href="/gallery">"Gallery"</A>
+                    // Rendered by the server alone: not a route of the app.
+                    <a href="/tools" rel="external">"Tools"</a>
                     {me.map(|me| view! { <user::UserMenu me/> })}
                 </header>
                 <aside class="sidebar">

@@ -114,6 +114,13 @@ test("the generic card edits a nested argument, shows the server's field error, 
     await expect(page.getByTestId("outcome").last()).toContainText("Edited and approved fs__edit_file");
     await expect(page.getByText("Your notes are edited.")).toBeVisible();
     expect(fs.readFileSync(notes, "utf8")).toBe("final notes\n");
+
+    // The Tools page, from the top bar: the server is up, its tools listed.
+    await page.getByRole("link", { name: "Tools" }).click();
+    const fsServer = page.locator('[data-server="fs"]');
+    await expect(fsServer.getByTestId("server-status")).toHaveText("ready");
+    await expect(fsServer.locator("code", { hasText: "fs__edit_file" })).toBeVisible();
+    await expect(page.getByTestId("tools-summary")).toHaveText("The tool server is ready.");
   } finally {
     await server.kill();
     model.close();

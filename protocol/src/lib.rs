@@ -19,6 +19,7 @@
 //!   the one reducer of events that the server and the browser share.
 //! - [`plan`]: the `create_research_plan` arguments as a parsed
 //!   [`ResearchPlan`], one validation for server and browser alike.
+//! - [`tools`]: the agent's tool servers ([`ToolServerReport`]).
 
 pub mod audit;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod interrupt;
 pub mod plan;
 pub mod server;
 pub mod state;
+pub mod tools;
 
 pub use audit::DecisionRecord;
 pub use auth::{
@@ -46,3 +48,4 @@ pub use server::{
     ToolResult, ToolStatus,
 };
 pub use state::ThreadState;
+pub use tools::{ToolServerReport, ToolServerStatus, ToolTransport};

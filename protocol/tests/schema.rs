@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use protocol::{
     ClientMessage, DecisionRecord, ErrorBody, Jwk, Me, NewToken, NewUser, Receipt, ServerMessage,
-    SignIn, ThreadCreated, ThreadSnapshot, ThreadSummary, TokenCreated, TokenSummary, UserChange,
-    UserSummary,
+    SignIn, ThreadCreated, ThreadSnapshot, ThreadSummary, TokenCreated, TokenSummary,
+    ToolServerReport, UserChange, UserSummary,
 };
 use schemars::schema_for;
 
@@ -30,6 +30,10 @@ fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("new_user", schema_for!(NewUser)),
         ("user_change", schema_for!(UserChange)),
         ("user_summary_list", schema_for!(Vec<UserSummary>)),
+        (
+            "tool_server_report_list",
+            schema_for!(Vec<ToolServerReport>),
+        ),
     ]
 }
 

@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use protocol::{ActionRequest, Args, ChatMessage, Decision, FieldError, ReviewConfig, ToolStatus};
+use protocol::{
+    ActionRequest, Args, ChatMessage, Decision, FieldError, ReviewConfig, ToolServerReport,
+    ToolStatus,
+};
 
 pub trait Agent: Send + Sync + 'static {
     /// Does the work of one run. Errors and panics fail the run alone.
@@ -171,30 +174,4 @@ impl RunContext {
     pub fn authorize(&self, tool: &str, args: &Args) -> Result<(), AgentError> {
         self.0.authorize(tool, args)
     }
-}
-
-/// A tool server as `GET /api/tools` reports it (MCP, for agents that use
-/// them).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct ToolServerReport {
-    pub name: String,
-    /// `stdio` or `http`.
-    pub transport: &'static str,
-    pub status: ToolServerStatus,
-    /// Why it is not ready, when it is not.
-    pub error: Option<String>,
-    /// How many times it was started (1 when it never died).
-    pub starts: u32,
-    /// The names its tools are offered under.
-    pub tools: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ToolServerStatus {
-    #[default]
-    Starting,
-    Ready,
-    /// Down; it is started again after a pause.
-    Restarting,
 }

@@ -1,6 +1,6 @@
 //! The pages rendered whole on the server (`app::pages`): signing in and
-//! out, the first admin's setup, one's tokens, the accounts, and a
-//! thread's audit log. Forms post here and are answered with a redirect,
+//! out, the first admin's setup, one's tokens, the accounts, a thread's
+//! audit log, and the agent's tool servers. Forms post here and are answered with a redirect,
 //! or with the page again and what went wrong.
 
 use std::net::SocketAddr;
@@ -20,7 +20,9 @@ use crate::auth::http::{safe_next, Caller};
 use crate::auth::{AccountError, AuthSession, Principal};
 use crate::receipts;
 use crate::startup::AppState;
-use app::pages::{document, AccountPage, AuditEntry, AuditPage, SetupPage, SignInPage, UsersPage};
+use app::pages::{
+    document, AccountPage, AuditEntry, AuditPage, SetupPage, SignInPage, ToolsPage, UsersPage,
+};
 
 fn page(
     status: StatusCode,
@@ -452,6 +454,19 @@ pub async fn audit(
         "Audit log",
         me.as_ref(),
         view! { <AuditPage thread_id entries/> },
+    )
+}
+
+/// `GET /tools`: the agent's tool servers, a server that did not start
+/// among them.
+pub async fn tools(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    let servers = state.runtime.agent().tool_servers();
+    let me = caller.me();
+    page(
+        StatusCode::OK,
+        "Tools",
+        me.as_ref(),
+        view! { <ToolsPage servers/> },
     )
 }
 

@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/users/{user_id}", post(pages::change_user))
         .route("/threads/{thread_id}/audit", get(pages::audit))
+        .route("/tools", get(pages::tools))
         .layer(from_fn(auth::http::require_page))
         .layer(CompressionLayer::new());
     use api::{accounts, session, threads};

@@ -1,12 +1,13 @@
 //! Pages the server renders whole and the browser never hydrates: signing
-//! in, the first admin's setup, one's API tokens, the accounts (admins) and
-//! a thread's audit log. Plain HTML forms that work without WebAssembly,
+//! in, the first admin's setup, one's API tokens, the accounts (admins), a
+//! thread's audit log and the agent's tool servers. Plain HTML forms that work without WebAssembly,
 //! and none of their code is in the browser's module, whose size has a
 //! budget (BENCHMARKS.md). Compiled for the server only.
 
 mod account;
 mod audit;
 mod sign_in;
+mod tools;
 
 use leptos::prelude::*;
 use protocol::Me;
@@ -14,6 +15,7 @@ use protocol::Me;
 pub use account::{AccountPage, UsersPage};
 pub use audit::{AuditEntry, AuditPage};
 pub use sign_in::{SetupPage, SignInPage};
+pub use tools::ToolsPage;
 
 /// A whole page: `title`, the top bar for `me` (if signed in), `body`.
 pub fn document(title: &str, me: Option<&Me>, body: impl IntoView + 'static) -> String {

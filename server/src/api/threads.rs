@@ -85,9 +85,7 @@ pub async fn list_threads(
 
 /// The agent's tool servers and how they are (MCP): a server that did not
 /// start is reported here as well as in the log.
-pub async fn tool_servers(
-    State(state): State<AppState>,
-) -> Json<Vec<crate::contract::ToolServerReport>> {
+pub async fn tool_servers(State(state): State<AppState>) -> Json<Vec<protocol::ToolServerReport>> {
     Json(state.runtime.agent().tool_servers())
 }
 

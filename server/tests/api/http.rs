@@ -188,4 +188,8 @@ async fn an_agent_without_tool_servers_reports_none() {
         response.json::<Value>().await.unwrap(),
         serde_json::json!([])
     );
+    let page = server.http.get(server.url("/tools")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The agent has no tool servers"), "{html}");
 }

@@ -492,6 +492,20 @@ async fn a_server_that_never_starts_is_reported_and_the_rest_work() {
         "{error}"
     );
     assert_eq!(report[1]["status"], "ready");
+
+    // And in the app: the tools page says which server is down and why.
+    let page = reqwest::get(server.url("/tools")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("1 of 2 tool servers is not ready"), "{html}");
+    let broken = &html[html.find(r#"data-server="broken""#).expect("broken listed")..];
+    let broken = &broken[..broken.find("</li>").unwrap()];
+    assert!(broken.contains("down, restarting"), "{broken}");
+    assert!(
+        broken.contains("could not start `/nonexistent/mcp-server`"),
+        "{broken}"
+    );
+    assert!(html.contains("<code>time__get_current_time"), "{html}");
 }
 
 /// `mcp-server-everything` over streamable HTTP, on a free port.

@@ -84,7 +84,7 @@ impl McpTool {
     }
 }
 
-pub use crate::contract::{ToolServerReport as ServerReport, ToolServerStatus as Status};
+pub use protocol::{ToolServerReport as ServerReport, ToolServerStatus as Status};
 
 /// Every configured server, and the tools they offer now.
 pub struct McpHub {
@@ -182,8 +182,8 @@ impl McpHub {
                 ServerReport {
                     name: server.spec.name.clone(),
                     transport: match server.spec.transport {
-                        Transport::Stdio { .. } => "stdio",
-                        Transport::Http { .. } => "http",
+                        Transport::Stdio { .. } => protocol::ToolTransport::Stdio,
+                        Transport::Http { .. } => protocol::ToolTransport::Http,
                     },
                     status: state.status,
                     error: state.error.clone(),

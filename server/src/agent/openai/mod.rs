@@ -18,14 +18,14 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use protocol::{
-    ActionRequest, Args, ChatMessage, Decision, DecisionType, ReviewConfig, Role, ToolStatus,
+    ActionRequest, Args, ChatMessage, Decision, DecisionType, ReviewConfig, Role, ToolServerReport,
+    ToolStatus,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::agent::mcp::{McpConfig, McpHub};
 use crate::contract::{
     Agent, AgentError, ArgsError, InterruptRequest, Resolution, RunContext, RunInput,
-    ToolServerReport,
 };
 pub use client::ModelError;
 use offer::Offer;
