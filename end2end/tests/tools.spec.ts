@@ -30,7 +30,7 @@ function stream(deltas: object[], finish: string): string {
  * the requests it was sent. */
 async function fakeModel(
   bodies: string[],
-): Promise<{ url: string; requests: any[]; close: () => void }> {
+): Promise<{ url: string; bodies: string[]; requests: any[]; close: () => void }> {
   const requests: any[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
@@ -43,7 +43,7 @@ async function fakeModel(
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1`, requests, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}/v1`, bodies, requests, close: () => server.close() };
 }
 
 /** The model's turn that calls `fs__edit_file` with `args`. */
@@ -66,26 +66,37 @@ function editCall(args: object): string {
   );
 }
 
+/** A notes file in a fresh directory, and a server whose agent has the
+ * filesystem MCP server on that directory, the fake model at `model`, and
+ * `policy` if given. */
+function notesAndServer(port: number, model: string, policy?: object) {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-fs-")));
+  const notes = path.join(dir, "notes.md");
+  fs.writeFileSync(notes, "draft notes\n");
+  const config = path.join(dir, "mcp.json");
+  fs.writeFileSync(config, JSON.stringify({ mcpServers: { fs: { command: filesystem, args: [dir] } } }));
+  const env: Record<string, string> = {
+    HITL_AGENT: "openai",
+    OPENAI_BASE_URL: model,
+    HITL_MODEL: "fake",
+    HITL_MCP_CONFIG: config,
+  };
+  if (policy) {
+    env.HITL_TOOL_POLICY = path.join(dir, "policy.json");
+    fs.writeFileSync(env.HITL_TOOL_POLICY, JSON.stringify(policy));
+  }
+  return { notes, server: new Server(port, env) };
+}
+
 test("the generic card edits a nested argument, shows the server's field error, and runs the real tool", async ({
   page,
 }) => {
   test.skip(!fs.existsSync(filesystem), "scripts/mcp-servers.sh installs the MCP servers");
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-fs-")));
-  const notes = path.join(dir, "notes.md");
-  fs.writeFileSync(notes, "draft notes\n");
+  // The file's path is in the model's scripted call: the file comes first.
+  const model = await fakeModel([]);
+  const { notes, server } = notesAndServer(3404, model.url);
   const args = { path: notes, edits: [{ oldText: "draft", newText: "first" }], dryRun: false };
-  const model = await fakeModel([editCall(args), stream([{ content: "Your notes are edited." }], "stop")]);
-  const config = path.join(dir, "mcp.json");
-  fs.writeFileSync(
-    config,
-    JSON.stringify({ mcpServers: { fs: { command: filesystem, args: [dir] } } }),
-  );
-  const server = new Server(3404, {
-    HITL_AGENT: "openai",
-    OPENAI_BASE_URL: model.url,
-    HITL_MODEL: "fake",
-    HITL_MCP_CONFIG: config,
-  });
+  model.bodies.push(editCall(args), stream([{ content: "Your notes are edited." }], "stop"));
   await server.start();
   try {
     await newThread(page, server.url);
@@ -129,22 +140,12 @@ test("the generic card edits a nested argument, shows the server's field error, 
 
 test("respond: the person's answer is the tool's result, and the tool does not run", async ({ page }) => {
   test.skip(!fs.existsSync(filesystem), "scripts/mcp-servers.sh installs the MCP servers");
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "hitl-e2e-respond-")));
-  const notes = path.join(dir, "notes.md");
-  fs.writeFileSync(notes, "draft notes\n");
-  const args = { path: notes, edits: [{ oldText: "draft", newText: "final" }], dryRun: false };
-  const model = await fakeModel([editCall(args), stream([{ content: "Understood." }], "stop")]);
-  const config = path.join(dir, "mcp.json");
-  fs.writeFileSync(config, JSON.stringify({ mcpServers: { fs: { command: filesystem, args: [dir] } } }));
-  const policy = path.join(dir, "policy.json");
-  fs.writeFileSync(policy, JSON.stringify({ rules: [{ tool: "fs__*", decisions: ["approve", "reject", "respond"] }] }));
-  const server = new Server(3405, {
-    HITL_AGENT: "openai",
-    OPENAI_BASE_URL: model.url,
-    HITL_MODEL: "fake",
-    HITL_MCP_CONFIG: config,
-    HITL_TOOL_POLICY: policy,
+  const model = await fakeModel([]);
+  const { notes, server } = notesAndServer(3405, model.url, {
+    rules: [{ tool: "fs__*", decisions: ["approve", "reject", "respond"] }],
   });
+  const args = { path: notes, edits: [{ oldText: "draft", newText: "final" }], dryRun: false };
+  model.bodies.push(editCall(args), stream([{ content: "Understood." }], "stop"));
   await server.start();
   try {
     await newThread(page, server.url);

@@ -7,7 +7,7 @@ use protocol::{
     ActionRequest, Decision, DecisionType, FieldError, ResearchPlan, CREATE_RESEARCH_PLAN,
 };
 
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{card_of, focus_later, on_back, on_escape};
 use super::forms::{editor, Editor, Shared};
 use super::schema_form::FormInput;
 use super::{CardMode, Phase};
@@ -200,11 +200,7 @@ fn RejectForm(
                 <button class="danger" data-testid="confirm-reject" disabled=busy on:click=reject>
                     "Reject plan"
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='r']");
-                }>"Back"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=on_back(mode, "r")>"Back"</button>
             </div>
         </div>
     }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use protocol::{Decision, EditedAction, PlanError, ResearchPlan};
 
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{card_of, focus_later, on_back, on_escape};
 use super::steps::StepList;
 use super::CardMode;
 
@@ -156,11 +156,7 @@ pub(super) fn PlanEditor(
                 >
                     "Save and run"
                 </button>
-                <button type="button" data-testid="cancel-edit" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='e']");
-                }>"Cancel"</button>
+                <button type="button" data-testid="cancel-edit" aria-keyshortcuts="Escape" on:click=on_back(mode, "e")>"Cancel"</button>
             </div>
         </div>
     }

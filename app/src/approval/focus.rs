@@ -2,7 +2,7 @@
 //! Edit, Reject, Escape and Save, and a moved step's row is moved in the
 //! DOM: each takes focus away, and these put it back on purpose.
 
-use leptos::ev::KeyboardEvent;
+use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{Element, Event, HtmlElement};
@@ -35,11 +35,23 @@ pub(super) fn on_escape(mode: RwSignal<CardMode>, opener: &'static str) -> impl 
     move |ev| {
         if ev.key() == "Escape" {
             ev.prevent_default();
-            let card = card_of(&ev);
-            mode.set(CardMode::View);
-            focus_later(card, format!("[data-key='{opener}']"));
+            close(&ev, mode, opener);
         }
     }
+}
+
+/// What a form's Cancel or Back does: the same as Escape.
+pub(super) fn on_back(
+    mode: RwSignal<CardMode>,
+    opener: &'static str,
+) -> impl Fn(MouseEvent) + Clone {
+    move |ev| close(&ev, mode, opener)
+}
+
+fn close(ev: &Event, mode: RwSignal<CardMode>, opener: &'static str) {
+    let card = card_of(ev);
+    mode.set(CardMode::View);
+    focus_later(card, format!("[data-key='{opener}']"));
 }
 
 /// One-key choices on a focused card, as terminal approval prompts have:

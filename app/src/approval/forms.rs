@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use protocol::Decision;
 
 use super::editor::PlanEditor;
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{on_back, on_escape};
 use super::schema_form::{schema_form, FormInput};
 use super::CardMode;
 
@@ -94,11 +94,7 @@ fn respond_form(reply: String, with: Shared) -> AnyView {
                 >
                     "Send answer"
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='n']");
-                }>"Back"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=on_back(mode, "n")>"Back"</button>
             </div>
         </div>
     }

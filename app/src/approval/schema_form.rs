@@ -7,9 +7,8 @@ use leptos::prelude::*;
 use protocol::{Args, Decision, EditedAction, FieldError};
 use serde_json::{Map, Value};
 
-use super::focus::{card_of, focus_later, on_escape};
+use super::focus::{on_back, on_escape};
 use super::forms::Shared;
-use super::CardMode;
 
 /// What every field of one form shares.
 #[derive(Clone)]
@@ -69,11 +68,7 @@ pub(super) fn schema_form(input: FormInput, with: Shared) -> AnyView {
                 <button class="primary" data-testid="run-edited" disabled=busy on:click=run>
                     "Run with these arguments"
                 </button>
-                <button type="button" aria-keyshortcuts="Escape" on:click=move |ev| {
-                    let card = card_of(&ev);
-                    mode.set(CardMode::View);
-                    focus_later(card, "[data-key='e']");
-                }>"Cancel"</button>
+                <button type="button" aria-keyshortcuts="Escape" on:click=on_back(mode, "e")>"Cancel"</button>
             </div>
         </div>
     }
