@@ -113,3 +113,17 @@ test("an unsaved edit survives a reload of the thread; Cancel forgets it", async
   await expect(approval.getByRole("heading", { name: "Anthropic", exact: true })).toBeVisible();
   await expect(page.getByTestId("editor")).toHaveCount(0);
 });
+
+test("an editor whose code cannot be fetched says so, and the card still decides", async ({ page }) => {
+  // The editors' chunk fails as it would on a network error (or for a page
+  // older than the server's build): the module must not abort.
+  await page.route(/\/pkg\/split_.*\.wasm$/, (route) => route.abort());
+  await newThread(page);
+  await ask(page);
+  const approval = page.getByTestId("approval");
+  await approval.getByRole("button", { name: "Edit" }).click();
+  await expect(approval.getByTestId("editor-failed")).toBeVisible();
+  await approval.getByRole("button", { name: "Back" }).click();
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await expect(page.locator('[data-outcome="approved"]')).toContainText("Approved");
+});

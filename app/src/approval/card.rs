@@ -8,7 +8,7 @@ use protocol::{
 };
 
 use super::focus::{card_of, focus_later, on_back, on_escape};
-use super::forms::{editor, Editor, Shared};
+use super::forms::{editor, Editor, LoadError, Shared};
 use super::schema_form::FormInput;
 use super::{CardMode, Phase};
 
@@ -109,7 +109,7 @@ pub(super) fn ApprovalCard(
                 CardMode::Responding { reply } => Editor::Respond { reply },
             };
             let focus = focus_on_open.try_update_value(Option::take).flatten();
-            when_loaded(editor(editing, shared), focus).into_any()
+            when_loaded(editor(editing, shared), focus, mode).into_any()
         }
     };
     view! {
@@ -207,11 +207,13 @@ fn RejectForm(
 }
 
 /// A view whose code is still on its way: a line saying so until it comes,
-/// then focus where `focus` says. (Not `Suspense`: its machinery would
-/// cost the main module more than the editors it waits for.)
+/// then focus where `focus` says; if it cannot come, why, and the rest of
+/// the card still works. (Not `Suspense`: its machinery would cost the main
+/// module more than the editors it waits for.)
 fn when_loaded(
-    view: impl std::future::Future<Output = AnyView> + 'static,
+    view: impl std::future::Future<Output = Result<AnyView, LoadError>> + 'static,
     focus: Option<(Option<Element>, &'static str)>,
+    mode: RwSignal<CardMode>,
 ) -> impl IntoView {
     let slot = RwSignal::new_local(None::<AnyView>);
     // Under this owner, so the editor's effects and clean-ups (its draft's)
@@ -220,14 +222,26 @@ fn when_loaded(
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local_scoped_with_cancellation(
         leptos::reactive::computed::ScopedFuture::new_untracked(async move {
-            slot.set(Some(view.await));
-            if let Some((card, selector)) = focus {
+            let loaded = view.await;
+            let failed = loaded.is_err();
+            slot.set(Some(loaded.unwrap_or_else(|_| {
+                view! {
+                    <p class="error" role="alert" data-testid="editor-failed">
+                        "The editor could not be loaded. Reload the page to try again, or go back to the other choices."
+                    </p>
+                    <div class="actions">
+                        <button type="button" on:click=move |_| mode.set(CardMode::View)>"Back"</button>
+                    </div>
+                }
+                .into_any()
+            })));
+            if let (Some((card, selector)), false) = (focus, failed) {
                 focus_later(card, selector);
             }
         }),
     );
     #[cfg(not(feature = "hydrate"))]
-    drop((view, focus));
+    drop((view, focus, mode));
     move || {
         slot.track();
         // Taken once: nothing else makes this closure run again.

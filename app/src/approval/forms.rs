@@ -34,8 +34,34 @@ pub(super) struct Shared {
     pub on_choose: Callback<Decision>,
 }
 
-#[lazy]
-pub(super) fn editor(editor: Editor, with: Shared) -> AnyView {
+/// The editor, from its chunk. Split by hand rather than with `#[lazy]`
+/// for `fallible`: a chunk that fails to load (a network error, or a page
+/// older than the server's build) is an `Err` to show, where `#[lazy]`
+/// would panic, and a panic aborts the whole WebAssembly module.
+#[cfg(feature = "hydrate")]
+#[leptos::wasm_split::wasm_split(editor, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub(super) fn editor(editor: Editor, with: Shared) -> Result<AnyView, LoadError> {
+    Ok(draw(editor, with))
+}
+
+/// On the server the card draws no editor until the browser has its code.
+#[cfg(not(feature = "hydrate"))]
+pub(super) async fn editor(editor: Editor, with: Shared) -> Result<AnyView, LoadError> {
+    Ok(draw(editor, with))
+}
+
+/// The editors' chunk did not load.
+#[derive(Debug)]
+pub(super) struct LoadError;
+
+#[cfg(feature = "hydrate")]
+impl From<leptos::wasm_split::SplitLoaderError> for LoadError {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        LoadError
+    }
+}
+
+fn draw(editor: Editor, with: Shared) -> AnyView {
     let Shared {
         mode,
         busy,
