@@ -1,4 +1,5 @@
 import { test, expect } from "@playwright/test";
+import { ask, newThread } from "./helpers";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -59,4 +60,29 @@ test("release WebAssembly size (under budget) and time to interactive", async ({
     `time to interactive (navigation start → hydrated), 5 loads: median ${samples[2].toFixed(0)} ms, ` +
       `min ${samples[0].toFixed(0)} ms, max ${samples[4].toFixed(0)} ms`,
   );
+});
+
+// What the lazy chunk costs a person: from the click on Edit to the editor
+// drawn, the first time (the chunk fetched and compiled) and the second.
+test("time to open the plan editor, first and second time", async ({ page }) => {
+  await newThread(page);
+  await ask(page);
+  const open = () =>
+    page.evaluate(async () => {
+      const edit = [...document.querySelectorAll<HTMLButtonElement>("[data-testid=approval] button")].find(
+        (b) => b.textContent === "Edit",
+      )!;
+      const start = performance.now();
+      edit.click();
+      while (!document.querySelector("[data-testid=editor]")) {
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      return performance.now() - start;
+    });
+  const first = await open();
+  await page.getByTestId("cancel-edit").click();
+  await expect(page.getByTestId("editor")).toHaveCount(0);
+  const second = await open();
+  console.log(`plan editor drawn after a click on Edit: first ${first.toFixed(0)} ms (chunk fetched), then ${second.toFixed(0)} ms`);
+  expect(first).toBeGreaterThan(0);
 });
