@@ -1,5 +1,6 @@
 //! One action request: its plan (or raw arguments), the choices the review
-//! config allows, and the reject form.
+//! config allows, the reject form, and the editors (`forms`), drawn once
+//! their code has come.
 
 use leptos::prelude::*;
 use leptos::web_sys::Element;

@@ -5,8 +5,11 @@
 //! render each one from fixtures without an agent.
 //!
 //! - this file: the panel, one card per action request, decided together;
-//! - `card`: one request, its plan, Approve / Edit / Reject and the reject form;
-//! - `editor`: the plan editor, over the [`steps::StepList`] value;
+//! - `card`: one request, its plan, Approve / Edit / Reject / Answer and the
+//!   reject form;
+//! - `forms`: the editors, a lazily loaded WebAssembly chunk: `editor`, the
+//!   plan editor over the [`steps::StepList`] value; `schema_form`, any
+//!   tool's arguments from its JSON Schema; the answer in a tool's place;
 //! - `outcome`: the card an answered interrupt leaves in the history.
 
 mod card;
