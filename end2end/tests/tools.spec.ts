@@ -154,7 +154,10 @@ test("respond: the person's answer is the tool's result, and the tool does not r
     const approval = page.getByTestId("approval");
     // The policy's decisions, no more: no Edit.
     await expect(approval.getByRole("button", { name: "Edit" })).toHaveCount(0);
-    await approval.getByRole("button", { name: "Answer instead" }).click();
+    // N, as the panel's keys line says, or a click on "Answer instead".
+    await expect(approval).toContainText("N answer");
+    await expect(approval).toBeFocused();
+    await page.keyboard.press("n");
     // Its form is in the editors' chunk, fetched now; it takes the focus.
     const text = approval.getByTestId("respond-text");
     await expect(text).toBeFocused();

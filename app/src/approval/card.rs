@@ -149,6 +149,7 @@ pub(super) fn ApprovalCard(
                     {can_respond.then(|| view! {
                         <button
                             data-key="n"
+                            aria-keyshortcuts="N"
                             disabled=busy
                             on:click=move |ev| {
                                 open(&ev, CardMode::Responding { reply: String::new() }, "[data-testid='respond-text']")

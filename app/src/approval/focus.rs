@@ -55,14 +55,15 @@ fn close(ev: &Event, mode: RwSignal<CardMode>, opener: &'static str) {
 }
 
 /// One-key choices on a focused card, as terminal approval prompts have:
-/// A approves, E edits, R rejects. Not while typing, nor with a modifier.
+/// A approves, E edits, R rejects, N answers in the tool's place. Not
+/// while typing, nor with a modifier.
 /// With one card, anywhere in the panel; with several, in the focused one.
 pub(super) fn shortcut(ev: KeyboardEvent) {
     if ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.repeat() {
         return;
     }
     let key = ev.key().to_ascii_lowercase();
-    if !matches!(key.as_str(), "a" | "e" | "r") {
+    if !matches!(key.as_str(), "a" | "e" | "r" | "n") {
         return;
     }
     let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {

@@ -136,6 +136,7 @@ pub fn ApprovalPanel(
             }
         })
         .collect_view();
+    let answerable = (0..count).any(|i| interrupt.allows(i, DecisionType::Respond));
     let all_chosen = move || choices.with(|c| c.iter().all(Option::is_some));
     let submit_all = move |_| {
         if let Some(decisions) = choices.with(|c| c.iter().cloned().collect::<Option<Vec<_>>>()) {
@@ -182,7 +183,9 @@ pub fn ApprovalPanel(
             <div class="cards">{cards}</div>
             {may_decide.then(|| view! {
                 <p class="muted keys" id=format!("{prefix}-keys")>
-                    "Keys: A approve · E edit · R reject · Esc back"
+                    "Keys: A approve · E edit · R reject · "
+                    {answerable.then_some("N answer · ")}
+                    "Esc back"
                 </p>
             })}
             {(several && may_decide).then(|| view! {
