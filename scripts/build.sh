@@ -18,37 +18,17 @@ site() {
   # The tools are needed only once the WebAssembly is compiled: installed
   # meanwhile, on a fresh machine they cost no wall time of their own.
   { need_wasm_bindgen && need_wasm_split && need_npm; } & local tools_pid=$!
-  # The flags and the target directory cargo-leptos uses (BENCHMARKS.md: the
-  # same bytes); its own directory lets it build beside the server.
-  # --emit-relocs: wasm-split needs the relocations to cut the module.
-  # RUSTFLAGS replaces .cargo/config.toml's rustflags, so it repeats them.
+  # The flags and the target directory cargo-leptos uses; its own
+  # directory lets it build beside the server.
   local build_rc=0
-  RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs" \
+  RUSTFLAGS="$WASM_RUSTFLAGS" \
   cargo build --locked --package=frontend --lib --target=wasm32-unknown-unknown \
       --no-default-features --profile=wasm-release --target-dir=target/front || build_rc=$?
   wait "$tools_pid"
   (( build_rc == 0 )) || return "$build_rc"
   local out=target/site/pkg.new
   rm -rf "$out" && mkdir -p "$out"
-  # What `cargo leptos build --split` does: each `#[lazy]` function's code
-  # goes to a chunk of its own (fetched on its first call, through
-  # __wasm_split.js), the rest to hitl.wasm, which is what a page loads.
-  wasm-split-cli --target=web --out-name=hitl \
-      target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm "$out"
-  wasm-bindgen --target=web --no-typescript --keep-lld-exports --no-demangle \
-      --out-name=hitl --out-dir="$out" "$out/hitl.wasm"
-  rm "$out/hitl.wasm"
-  # --converge: runs -Oz again until nothing shrinks (1.5 KiB of brotli).
-  # --zero-filled-memory and --low-memory-unused state what holds for
-  # rustc's output (a fresh module's memory is zeros; data starts past the
-  # stack, at 1 MiB): 1.6 KiB more.
-  local opt=(-Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int)
-  wasm-opt "${opt[@]}" "$out/hitl_bg.wasm" -o "$out/hitl.wasm"
-  rm "$out/hitl_bg.wasm"
-  local chunk
-  for chunk in "$out"/*.wasm; do
-    [[ $chunk == "$out/hitl.wasm" ]] || wasm-opt "${opt[@]}" "$chunk" -o "$chunk"
-  done
+  pack_wasm target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm "$out"
   cp style/main.css "$out/hitl.css"
   node scripts/brotli.mjs "$out"/*.wasm "$out"/*.js "$out/hitl.css"
   # Swapped in whole: a server running meanwhile never sees half a site.

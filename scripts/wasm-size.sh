@@ -7,19 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${WASM_SIZE_TARGET:-target/size}
-PATH="$PWD/end2end/node_modules/.bin:$PATH"
+source scripts/setup.sh
 
-opt=(-Oz --converge --zero-filled-memory --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int)
-RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs" \
+RUSTFLAGS="$WASM_RUSTFLAGS" \
 LEPTOS_OUTPUT_NAME=hitl cargo build --package=frontend --lib --target-dir="$target" \
     --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release "$@"
 rm -rf "$target/pkg" && mkdir -p "$target/pkg"
-wasm-split-cli --target=web --out-name=hitl \
-    "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$target/pkg"
-wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name=hitl \
-    --out-dir="$target/pkg" "$target/pkg/hitl.wasm"
-wasm-opt "${opt[@]}" "$target/pkg/hitl_bg.wasm" -o "$target/pkg/hitl.wasm"
-for chunk in "$target"/pkg/split_*.wasm; do wasm-opt "${opt[@]}" "$chunk" -o "$chunk"; done
+pack_wasm "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$target/pkg"
 node -e '
 const fs = require("fs"), zlib = require("zlib");
 const kib = (n) => (n / 1024).toFixed(1) + " KiB";

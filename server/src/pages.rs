@@ -1,7 +1,7 @@
 //! The pages rendered whole on the server (`app::pages`): signing in and
 //! out, the first admin's setup, one's tokens, the accounts, a thread's
-//! audit log, and the agent's tool servers. Forms post here and are answered with a redirect,
-//! or with the page again and what went wrong.
+//! audit log, and the agent's tool servers. Forms post here and are
+//! answered with a redirect, or with the page again and what went wrong.
 
 use std::net::SocketAddr;
 

@@ -62,11 +62,6 @@ impl From<leptos::wasm_split::SplitLoaderError> for LoadError {
 }
 
 fn draw(editor: Editor, with: Shared) -> AnyView {
-    let Shared {
-        mode,
-        busy,
-        on_choose,
-    } = with;
     match editor {
         Editor::Plan {
             topic,
@@ -74,23 +69,16 @@ fn draw(editor: Editor, with: Shared) -> AnyView {
             name,
             key,
             draft,
-        } => view! { <PlanEditor topic steps mode busy on_choose name key draft/> }.into_any(),
-        Editor::Args(input) => schema_form(
-            input,
-            Shared {
+        } => {
+            let Shared {
                 mode,
                 busy,
                 on_choose,
-            },
-        ),
-        Editor::Respond { reply } => respond_form(
-            reply,
-            Shared {
-                mode,
-                busy,
-                on_choose,
-            },
-        ),
+            } = with;
+            view! { <PlanEditor topic steps mode busy on_choose name key draft/> }.into_any()
+        }
+        Editor::Args(input) => schema_form(input, with),
+        Editor::Respond { reply } => respond_form(reply, with),
     }
 }
 
