@@ -1,7 +1,7 @@
 //! Durable threads: SQLite by default, PostgreSQL when `DATABASE_URL`
 //! names one. Reads and migrations share one code path (sqlx's `Any`
 //! driver and SQL both understand); writes are planned once (`batch`) and
-//! committed by a writer of each backend's own (`sqlite`, `commit`).
+//! committed by a writer of each backend's own (`sqlite`, `postgres`).
 //!
 //! Writes go through one ordered queue ([`Write`]) that a single task
 //! commits in batches, so the thread's lock is never held across I/O and
@@ -10,8 +10,8 @@
 //! it was applied.
 
 mod batch;
-mod commit;
 mod notify;
+mod postgres;
 mod read;
 mod rows;
 mod sqlite;
@@ -173,20 +173,19 @@ impl Store {
         let (urgent, urgent_queue) = mpsc::unbounded_channel();
         let _ = notify::SERVER.set(server_id.to_owned());
         let health = Arc::new(Health::default());
-        let sqlite = match backend {
-            Backend::Sqlite => Some(sqlite::SqliteWriter::open(
+        let committer = match backend {
+            Backend::Sqlite => writer::Committer::Sqlite(sqlite::SqliteWriter::open(
                 url,
                 db.durability,
                 signer.clone(),
             )?),
-            Backend::Postgres => None,
+            Backend::Postgres => writer::Committer::Postgres(Box::new(
+                postgres::PostgresWriter::new(url, server_id)?,
+            )),
         };
         tokio::spawn(writer::commit_loop(
             writer::Writer {
-                pool: pool.clone(),
-                connection: None,
-                sqlite,
-                backend,
+                backend: committer,
                 signer: signer.clone(),
                 health: health.clone(),
                 metrics: metrics.clone(),
@@ -430,12 +429,6 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
                     ] {
                         sqlx::Executor::execute(&mut *conn, pragma).await?;
                     }
-                }
-                if backend == Backend::Postgres {
-                    // The writer's statements have one shape each: plan
-                    // them once, not at every execution.
-                    sqlx::Executor::execute(&mut *conn, "SET plan_cache_mode = force_generic_plan")
-                        .await?;
                 }
                 Ok(())
             })

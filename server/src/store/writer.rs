@@ -5,28 +5,29 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::mpsc;
 
-use super::commit::commit_batch;
+use super::postgres::PostgresWriter;
 use super::sqlite::SqliteWriter;
 use super::write::Queued;
-use super::{Backend, Health, StoreError, HIGH_WATER};
+use super::{Health, StoreError, HIGH_WATER};
 use crate::metrics::Metrics;
 use crate::receipts::Signer;
 
 /// What the writer task needs.
 pub(super) struct Writer {
-    pub pool: AnyPool,
-    /// PostgreSQL: the writer's own connection from the pool.
-    pub connection: Option<PoolConnection<Any>>,
-    /// SQLite: the writer's own thread.
-    pub sqlite: Option<SqliteWriter>,
-    pub backend: Backend,
+    pub backend: Committer,
     pub signer: Arc<Signer>,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
+}
+
+/// Each backend's own way to commit a batch.
+pub(super) enum Committer {
+    /// A thread of its own.
+    Sqlite(SqliteWriter),
+    /// A connection of its own.
+    Postgres(Box<PostgresWriter>),
 }
 
 /// Pause before a failed batch is tried again, doubling to the longest.
@@ -36,10 +37,10 @@ const LONGEST_RETRY: Duration = Duration::from_secs(2);
 /// Most writes one transaction takes. A batch is a dozen statements
 /// however many writes it holds; a decision in SQLite's urgent lane waits
 /// for the batch in progress, so it is not made too long.
-const fn batch_size(backend: Backend) -> usize {
+const fn batch_size(backend: &Committer) -> usize {
     match backend {
-        Backend::Sqlite => 128,
-        Backend::Postgres => 256,
+        Committer::Sqlite(_) => 128,
+        Committer::Postgres(_) => 256,
     }
 }
 
@@ -54,7 +55,7 @@ pub(super) async fn commit_loop(
     mut urgent: mpsc::UnboundedReceiver<Queued>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
 ) {
-    let limit = batch_size(writer.backend);
+    let limit = batch_size(&writer.backend);
     let mut batch = Vec::with_capacity(limit);
     loop {
         let first = tokio::select! {
@@ -129,28 +130,15 @@ fn take_waiting(
 }
 
 impl Writer {
-    /// The writer's own connection: its page cache stays warm, and SQLite
-    /// has one writer anyway. Made again after a failure.
-    async fn connection(&mut self) -> Result<&mut AnyConnection, StoreError> {
-        if self.connection.is_none() {
-            self.connection = Some(self.pool.acquire().await?);
-        }
-        Ok(self.connection.as_mut().expect("just made"))
-    }
-
     async fn commit(&mut self, batch: &mut Vec<Queued>) -> Result<Vec<bool>, StoreError> {
-        if let Some(sqlite) = &self.sqlite {
-            let (back, result) = sqlite.commit(std::mem::take(batch)).await;
-            *batch = back;
-            return result;
+        match &mut self.backend {
+            Committer::Sqlite(sqlite) => {
+                let (back, result) = sqlite.commit(std::mem::take(batch)).await;
+                *batch = back;
+                result
+            }
+            Committer::Postgres(postgres) => postgres.commit(&self.signer, batch).await,
         }
-        let (backend, signer) = (self.backend, self.signer.clone());
-        let connection = self.connection().await?;
-        let result = commit_batch(connection, backend, &signer, batch).await;
-        if result.as_ref().is_err_and(StoreError::is_transient) {
-            self.connection = None;
-        }
-        result
     }
 
     async fn commit_until_done(&mut self, batch: &mut Vec<Queued>) {
