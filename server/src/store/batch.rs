@@ -332,11 +332,12 @@ pub(super) struct Settled<'a> {
 
 impl<'a> Plan<'a> {
     /// The rest of the batch, given the interrupts whose resolution took
-    /// effect; `writes` is how many writes the batch has.
-    pub fn settle(self, resolved: &[&str], writes: usize) -> Settled<'a> {
+    /// effect; `writes` is how many writes the batch has. (The plan keeps
+    /// its new rows and resolutions.)
+    pub fn settle(&mut self, resolved: &[&str], writes: usize) -> Settled<'a> {
         let holds = |p: &Option<String>| p.as_deref().is_none_or(|id| resolved.contains(&id));
         let mut runs: Vec<(&str, RunChange)> = Vec::new();
-        for (run, planned) in self.run_changes {
+        for (run, planned) in std::mem::take(&mut self.run_changes) {
             if !holds(&planned.if_resolved) {
                 continue;
             }
@@ -346,7 +347,7 @@ impl<'a> Plan<'a> {
             }
         }
         let mut touches: Vec<(&str, Touch)> = Vec::new();
-        for (thread, planned) in self.touches {
+        for (thread, planned) in std::mem::take(&mut self.touches) {
             if !holds(&planned.if_resolved) {
                 continue;
             }
@@ -355,14 +356,13 @@ impl<'a> Plan<'a> {
                 None => touches.push((thread, planned.change)),
             }
         }
-        let notices = self
-            .notices
+        let notices = std::mem::take(&mut self.notices)
             .into_iter()
             .filter(|p| holds(&p.if_resolved))
             .map(|p| p.change)
             .collect();
         let mut effects = vec![true; writes];
-        for index in self.ineffective {
+        for index in std::mem::take(&mut self.ineffective) {
             effects[index] = false;
         }
         for resolution in &self.resolutions {

@@ -50,6 +50,8 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {}", postgres::describe(.0))]
+    Postgres(#[from] tokio_postgres::Error),
     #[error("the database writer has stopped")]
     WriterGone,
     /// Storage is failing (a background write is being retried), so a
@@ -70,6 +72,17 @@ impl StoreError {
                 DatabaseBusy | DatabaseLocked | ReadOnly | SystemIoFailure | DiskFull | CannotOpen
             );
         }
+        if let StoreError::Postgres(e) = self {
+            return match e.code() {
+                Some(code) => postgres_transient(code.code()),
+                // Not PostgreSQL's answer: the connection failed, or a
+                // value did not convert (which no retry mends).
+                None => {
+                    e.is_closed()
+                        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                }
+            };
+        }
         let StoreError::Database(e) = self else {
             return matches!(self, StoreError::Unavailable);
         };
@@ -86,23 +99,24 @@ impl StoreError {
                     // SQLite: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
                     // (extended codes carry the primary one in the low byte).
                     Ok(n) => matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
-                    // PostgreSQL: connection exceptions, shutdowns, out of
-                    // resources (a full disk), a read-only transaction.
-                    // And deadlocks and serialization failures, which
-                    // a retry gets past.
-                    Err(_) => {
-                        code.starts_with("08")
-                            || code.starts_with("57P")
-                            || code.starts_with("53")
-                            || code == "25006"
-                            || code == "40P01"
-                            || code == "40001"
-                    }
+                    Err(_) => postgres_transient(&code),
                 }
             }
             _ => false,
         }
     }
+}
+
+/// PostgreSQL's error codes for connection exceptions, shutdowns, out of
+/// resources (a full disk), a read-only transaction, and deadlocks and
+/// serialization failures, which a retry gets past.
+fn postgres_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("57P")
+        || code.starts_with("53")
+        || code == "25006"
+        || code == "40P01"
+        || code == "40001"
 }
 
 /// How the writer is doing, shared by the store and its writer task.

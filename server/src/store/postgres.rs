@@ -1,22 +1,31 @@
 //! PostgreSQL's writer: a connection of its own, committing each planned
-//! batch in one transaction, each kind of row in one statement. A column
-//! is bound as one array and the rows read back with `unnest`, so each
-//! statement's text is fixed (prepared and planned once per connection)
-//! however many rows a batch has.
+//! batch in one transaction, each kind of row in one statement, and the
+//! statements pipelined: all of a batch's are sent before the first answer
+//! is read, so a batch costs one round trip, or two when it resolves an
+//! interrupt (what follows from a resolution depends on whether it took
+//! effect). One statement at a time, as sqlx sends them, a batch waited for
+//! a dozen answers in turn.
 //!
-//! The connection never scans a table (`enable_seqscan = off`): every
-//! statement here finds its rows by key, and a plan made once, while the
-//! tables were still empty, would otherwise scan them at every batch for
-//! as long as the connection lives. That is what the writer did when its
-//! rows came as one JSON document: a batch's cost grew with the tables, and
-//! a fresh database ran at 60 % of its speed.
+//! A column is bound as one array and the rows read back with `unnest`, so
+//! each statement's text is fixed (prepared when the connection is made,
+//! planned once) however many rows a batch has. The connection never scans
+//! a table (`enable_seqscan = off`): every statement here finds its rows by
+//! key, and a plan made while the tables were still empty would otherwise
+//! scan them at every batch for as long as the connection lives.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::Poll;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
+use futures_util::future::{maybe_done, MaybeDone};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::batch::{Plan, RunChange};
+use protocol::DecidedBy;
+
+use super::batch::{Plan, Resolution, RunChange};
 use super::write::Queued;
 use super::StoreError;
 use crate::receipts::Signer;
@@ -26,34 +35,154 @@ use crate::receipts::Signer;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub(super) struct PostgresWriter {
-    options: PgConnectOptions,
+    config: Config,
     /// Made at the first batch, and again after storage failed.
-    connection: Option<PgConnection>,
+    connection: Option<Connection>,
+}
+
+/// A connection and the writer's statements, prepared on it.
+struct Connection {
+    client: Client,
+    sql: Statements,
+}
+
+/// The writer's statements.
+struct Statements {
+    threads: Statement,
+    runs: Statement,
+    messages: Statement,
+    interrupts: Statement,
+    resolve: Statement,
+    decisions: Statement,
+    run_states: Statement,
+    thread_states: Statement,
+    leases: Statement,
+    notify: Statement,
+}
+
+impl Statements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        let (threads, runs, messages, interrupts, resolve) = tokio::try_join!(
+            client.prepare(
+                "INSERT INTO threads (id, title, status, created_at, updated_at, owner_id) \
+                 SELECT id, '', 'idle', at, at, owner \
+                 FROM unnest($1::text[], $2::text[], $3::int8[]) AS x (id, owner, at)"
+            ),
+            client.prepare(
+                "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at, \
+                 lease_until, started_by) \
+                 SELECT id, thread_id, 'running', user_message, owner, at, lease_until, \
+                 started_by FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::int8[], $6::int8[], $7::text[]) \
+                 AS x (id, thread_id, user_message, owner, at, lease_until, started_by)"
+            ),
+            client.prepare(
+                "INSERT INTO messages (thread_id, seq, role, content) \
+                 SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[]) \
+                 ON CONFLICT (thread_id, seq) DO UPDATE SET content = excluded.content"
+            ),
+            client.prepare(
+                "INSERT INTO interrupts (id, run_id, thread_id, body, expires_at, checkpoint, \
+                 after_message, created_at) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::int8[], $6::text[], $7::int8[], $8::int8[])"
+            ),
+            // Set once, by whoever gets here first.
+            client.prepare(
+                "UPDATE interrupts SET resolved_at = x.at, resolved_by = x.by_, \
+                 decision_id = x.decision_id, decisions = x.decisions, \
+                 decided_by_id = x.decider_id, decided_by_name = x.decider_name \
+                 FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[]) \
+                 AS x (id, at, by_, decision_id, decisions, decider_id, decider_name) \
+                 WHERE interrupts.id = x.id AND interrupts.resolved_at IS NULL \
+                 RETURNING interrupts.id"
+            ),
+        )?;
+        let (decisions, run_states, thread_states, leases, notify) = tokio::try_join!(
+            client.prepare(
+                "INSERT INTO decisions (id, interrupt_id, thread_id, run_id, decision_id, \
+                 decisions, resolved_by, connection_id, client, server, decided_at, \
+                 decided_by_id, decided_by_name, receipt) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                 $11::int8[], $12::text[], $13::text[], $14::text[])"
+            ),
+            client.prepare(
+                "UPDATE runs SET status = x.status, \
+                 error = CASE WHEN x.finished THEN x.error ELSE runs.error END, \
+                 finished_at = CASE WHEN x.finished THEN x.at ELSE runs.finished_at END \
+                 FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::int8[]) \
+                 AS x (id, status, finished, error, at) WHERE runs.id = x.id"
+            ),
+            client.prepare(
+                "UPDATE threads SET title = COALESCE(x.title, threads.title), \
+                 status = COALESCE(x.status, threads.status), \
+                 updated_at = COALESCE(x.at, threads.updated_at) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
+                 AS x (id, title, status, at) WHERE threads.id = x.id"
+            ),
+            client.prepare(
+                "UPDATE runs SET lease_until = x.until \
+                 FROM unnest($1::text[], $2::int8[]) AS x (owner, until) \
+                 WHERE runs.owner = x.owner AND runs.status IN ('running', 'interrupted')"
+            ),
+            // In order, delivered at commit.
+            client.prepare(
+                "SELECT pg_notify(channel, payload) \
+                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x (channel, payload, n) \
+                 ORDER BY n"
+            ),
+        )?;
+        Ok(Self {
+            threads,
+            runs,
+            messages,
+            interrupts,
+            resolve,
+            decisions,
+            run_states,
+            thread_states,
+            leases,
+            notify,
+        })
+    }
 }
 
 /// A thread, its new title, status and time (`None`: left as they are).
 type ThreadUpdate<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<i64>);
 
-/// Binds, for each column expression, that column of `rows` as one array.
+/// A statement's parameter, borrowed from the batch.
+type Param<'a> = Box<dyn ToSql + Sync + Send + 'a>;
+
+/// A statement (or a simple query) on its way, answered with its rows.
+type Step<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send + 'a>>;
+
+/// For each column expression, that column of `rows` as one array.
 macro_rules! columns {
-    ($query:expr, $rows:expr, |$row:ident| [$($column:expr),+ $(,)?]) => {{
-        let query = $query;
-        $(let query = query.bind($rows.iter().map(|$row| $column).collect::<Vec<_>>());)+
-        query
-    }};
+    ($rows:expr, |$row:ident| [$($column:expr),+ $(,)?]) => {
+        vec![$(Box::new($rows.iter().map(|$row| $column).collect::<Vec<_>>()) as Param),+]
+    };
+}
+
+/// An error with what PostgreSQL said (tokio-postgres shows only "db
+/// error" and keeps the rest as its source).
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
 }
 
 impl PostgresWriter {
     pub fn new(url: &str, server_id: &str) -> Result<Self, StoreError> {
-        let options = url
-            .parse::<PgConnectOptions>()?
-            .application_name(&format!("hitl-writer-{server_id}"))
-            .options([
-                ("enable_seqscan", "off"),
-                ("plan_cache_mode", "force_generic_plan"),
-            ]);
+        let mut config = Config::from_str(url)?;
+        config
+            .application_name(format!("hitl-writer-{server_id}"))
+            .options("-c enable_seqscan=off -c plan_cache_mode=force_generic_plan")
+            .connect_timeout(CONNECT_TIMEOUT);
         Ok(Self {
-            options,
+            config,
             connection: None,
         })
     }
@@ -67,64 +196,95 @@ impl PostgresWriter {
     ) -> Result<Vec<bool>, StoreError> {
         let connection = match &mut self.connection {
             Some(connection) => connection,
-            None => {
-                let connecting = PgConnection::connect_with(&self.options);
-                let connection = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-                    .await
-                    .map_err(|_| {
-                        sqlx::Error::Io(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "no connection to PostgreSQL within 3 s",
-                        ))
-                    })??;
-                self.connection.insert(connection)
-            }
+            None => self.connection.insert(self.connect().await?),
         };
         let result = commit(connection, signer, batch).await;
-        if result.as_ref().is_err_and(StoreError::is_transient) {
-            self.connection = None;
+        match &result {
+            Err(e) if e.is_transient() => self.connection = None,
+            // Ends the transaction a failed statement left open (one that
+            // failed before the pipeline's COMMIT was sent).
+            Err(_) => {
+                if connection.client.batch_execute("ROLLBACK").await.is_err() {
+                    self.connection = None;
+                }
+            }
+            Ok(_) => {}
         }
         result
     }
+
+    async fn connect(&self) -> Result<Connection, StoreError> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "the writer's connection to PostgreSQL ended");
+            }
+        });
+        let sql = Statements::prepare(&client).await?;
+        Ok(Connection { client, sql })
+    }
+}
+
+/// Who decided, when a signed-in person did.
+fn decider<'a>(r: &Resolution<'a>) -> Option<&'a DecidedBy> {
+    r.origin.and_then(|o| o.decided_by.as_ref())
+}
+
+/// One step: `statement` with `params`.
+fn step<'a>(client: &'a Client, statement: &'a Statement, params: Vec<Param<'a>>) -> Step<'a> {
+    Box::pin(async move {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
+        client.query(statement, &params).await
+    })
+}
+
+/// Sends every step before reading any answer (tokio-postgres sends a
+/// statement when its future is first polled), then reads the answers in
+/// order: one round trip for all of them.
+async fn pipelined(steps: Vec<Step<'_>>) -> Result<Vec<Vec<Row>>, tokio_postgres::Error> {
+    let mut steps: Vec<MaybeDone<Step>> = steps.into_iter().map(maybe_done).collect();
+    std::future::poll_fn(|cx| {
+        for step in &mut steps {
+            let _ = Pin::new(step).poll(cx);
+        }
+        Poll::Ready(())
+    })
+    .await;
+    let mut answers = Vec::with_capacity(steps.len());
+    for mut step in steps {
+        (&mut step).await;
+        let answer = Pin::new(&mut step).take_output();
+        answers.push(answer.expect("a step is answered once")?);
+    }
+    Ok(answers)
 }
 
 async fn commit(
-    connection: &mut PgConnection,
+    connection: &Connection,
     signer: &Signer,
     batch: &[Queued],
 ) -> Result<Vec<bool>, StoreError> {
+    let Connection { client, sql } = connection;
     let mut plan = Plan::new(batch.iter().map(|q| &q.write), true);
-    let mut tx = if batch.iter().all(|q| q.done.is_none()) {
+    let interrupts = std::mem::take(&mut plan.interrupts);
+    let mut first: Vec<Step> = Vec::new();
+    let begin = if batch.iter().all(|q| q.done.is_none()) {
         // Nobody waits on these: PostgreSQL flushes them within a fraction
         // of a second (or with the next commit someone waits on), and a
         // crash of this server cannot lose them, only one of PostgreSQL's.
-        connection
-            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-            .await?
+        "BEGIN; SET LOCAL synchronous_commit = off"
     } else {
-        connection.begin().await?
+        "BEGIN"
     };
-
+    first.push(Box::pin(async move {
+        client.batch_execute(begin).await.map(|()| Vec::new())
+    }));
     if !plan.threads.is_empty() {
-        let query = sqlx::query(
-            "INSERT INTO threads (id, title, status, created_at, updated_at, owner_id) \
-             SELECT id, '', 'idle', at, at, owner \
-             FROM unnest($1::text[], $2::text[], $3::int8[]) AS x (id, owner, at)",
-        );
-        columns!(query, plan.threads, |t| [t.id, t.owner, t.at])
-            .execute(&mut *tx)
-            .await?;
+        let params = columns!(plan.threads, |t| [t.id, t.owner, t.at]);
+        first.push(step(client, &sql.threads, params));
     }
-
     if !plan.runs.is_empty() {
-        let query = sqlx::query(
-            "INSERT INTO runs (id, thread_id, status, user_message, owner, started_at, \
-             lease_until, started_by) \
-             SELECT id, thread_id, 'running', user_message, owner, at, lease_until, started_by \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], \
-             $7::text[]) AS x (id, thread_id, user_message, owner, at, lease_until, started_by)",
-        );
-        columns!(query, plan.runs, |r| [
+        let params = columns!(plan.runs, |r| [
             r.id,
             r.thread_id,
             r.user_message,
@@ -132,36 +292,21 @@ async fn commit(
             r.at,
             r.lease_until,
             r.started_by
-        ])
-        .execute(&mut *tx)
-        .await?;
+        ]);
+        first.push(step(client, &sql.runs, params));
     }
-
     if !plan.messages.is_empty() {
         let messages: Vec<_> = plan.messages.iter().collect();
-        let query = sqlx::query(
-            "INSERT INTO messages (thread_id, seq, role, content) \
-             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[]) \
-             ON CONFLICT (thread_id, seq) DO UPDATE SET content = excluded.content",
-        );
-        columns!(query, messages, |m| [
+        let params = columns!(messages, |m| [
             m.0 .0,
             m.0 .1,
             super::rows::role_name(m.1 .0),
             m.1 .1
-        ])
-        .execute(&mut *tx)
-        .await?;
+        ]);
+        first.push(step(client, &sql.messages, params));
     }
-
-    if !plan.interrupts.is_empty() {
-        let query = sqlx::query(
-            "INSERT INTO interrupts (id, run_id, thread_id, body, expires_at, checkpoint, \
-             after_message, created_at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-             $6::text[], $7::int8[], $8::int8[])",
-        );
-        columns!(query, plan.interrupts, |i| [
+    if !interrupts.is_empty() {
+        let params = columns!(interrupts, |i| [
             i.id,
             i.run_id,
             i.thread_id,
@@ -170,111 +315,61 @@ async fn commit(
             i.checkpoint.as_str(),
             i.after_message,
             i.at
-        ])
-        .execute(&mut *tx)
-        .await?;
+        ]);
+        first.push(step(client, &sql.interrupts, params));
     }
 
-    // Resolutions: set once, by whoever gets here first.
+    // What follows from a resolution depends on whether it took effect:
+    // the statements so far go first, and answer which did.
     let resolutions = &plan.resolutions;
     let resolved: Vec<String> = if resolutions.is_empty() {
         Vec::new()
     } else {
-        let query = sqlx::query_scalar(
-            "UPDATE interrupts SET resolved_at = x.at, resolved_by = x.by_, \
-             decision_id = x.decision_id, decisions = x.decisions, decided_by_id = x.decider_id, \
-             decided_by_name = x.decider_name \
-             FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[]) AS x (id, at, by_, decision_id, decisions, decider_id, decider_name) \
-             WHERE interrupts.id = x.id AND interrupts.resolved_at IS NULL \
-             RETURNING interrupts.id",
-        );
-        columns!(query, resolutions, |r| [
+        let params = columns!(resolutions, |r| [
             r.interrupt_id,
             r.at,
             r.by,
             r.decision_id,
             r.decisions.as_str(),
-            r.origin
-                .and_then(|o| o.decided_by.as_ref())
-                .map(|d| d.user_id.as_str()),
-            r.origin
-                .and_then(|o| o.decided_by.as_ref())
-                .map(|d| d.name.as_str())
-        ])
-        .fetch_all(&mut *tx)
-        .await?
+            decider(r).map(|d| d.user_id.as_str()),
+            decider(r).map(|d| d.name.as_str())
+        ]);
+        let mut steps: Vec<Step> = std::mem::take(&mut first);
+        steps.push(step(client, &sql.resolve, params));
+        let answers = pipelined(steps).await?;
+        let rows = answers.last().expect("the resolutions were sent");
+        rows.iter().map(|row| row.get(0)).collect()
     };
 
-    // The audit log, each record with its receipt, signed now it counts.
-    let decided: Vec<_> = resolutions
-        .iter()
-        .filter(|r| resolved.iter().any(|id| id == r.interrupt_id))
-        .map(|r| (r, crate::runtime::new_id(), r.receipt.signed(signer)))
-        .collect();
-    if !decided.is_empty() {
-        let query = sqlx::query(
-            "INSERT INTO decisions (id, interrupt_id, thread_id, run_id, decision_id, decisions, \
-             resolved_by, connection_id, client, server, decided_at, decided_by_id, \
-             decided_by_name, receipt) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], \
-             $12::text[], $13::text[], $14::text[])",
-        );
-        columns!(query, decided, |d| [
-            d.1.as_str(),
-            d.0.interrupt_id,
-            d.0.thread_id,
-            d.0.run_id,
-            d.0.decision_id,
-            d.0.decisions.as_str(),
-            d.0.by,
-            d.0.origin.map(|o| o.connection_id.as_str()),
-            d.0.origin.and_then(|o| o.client.as_deref()),
-            d.0.server,
-            d.0.at,
-            d.0.origin
-                .and_then(|o| o.decided_by.as_ref())
-                .map(|d| d.user_id.as_str()),
-            d.0.origin
-                .and_then(|o| o.decided_by.as_ref())
-                .map(|d| d.name.as_str()),
-            d.2.as_str()
-        ])
-        .execute(&mut *tx)
-        .await?;
+    let mut leases: Vec<(&str, i64)> = Vec::new();
+    for (owner, until) in std::mem::take(&mut plan.leases) {
+        match leases.iter_mut().find(|(o, _)| *o == owner) {
+            Some((_, latest)) => *latest = until.max(*latest),
+            None => leases.push((owner, until)),
+        }
     }
-
-    let leases = std::mem::take(&mut plan.leases);
     let mut titles = std::mem::take(&mut plan.titles);
     let resolved: Vec<&str> = resolved.iter().map(String::as_str).collect();
     let settled = plan.settle(&resolved, batch.len());
-
-    // Each run's last state, in one statement.
-    if !settled.runs.is_empty() {
-        let query = sqlx::query(
-            "UPDATE runs SET status = x.status, \
-             error = CASE WHEN x.finished THEN x.error ELSE runs.error END, \
-             finished_at = CASE WHEN x.finished THEN x.at ELSE runs.finished_at END \
-             FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::int8[]) \
-             AS x (id, status, finished, error, at) WHERE runs.id = x.id",
-        );
-        let runs: Vec<_> = settled
-            .runs
-            .iter()
-            .map(|(run, change)| match change {
-                RunChange::Status(state) => (*run, state.as_str(), false, None, None),
-                RunChange::Finished { status, error, at } => {
-                    (*run, status.as_str(), true, *error, Some(*at))
-                }
-            })
-            .collect();
-        columns!(query, runs, |r| [r.0, r.1, r.2, r.3, r.4])
-            .execute(&mut *tx)
-            .await?;
-    }
-
-    // Each thread's title (if it got one) and last state, in one statement.
+    // The audit log, each record with its receipt, signed now it counts.
+    let decided: Vec<_> = plan
+        .resolutions
+        .iter()
+        .filter(|r| resolved.contains(&r.interrupt_id))
+        .map(|r| (r, crate::runtime::new_id(), r.receipt.signed(signer)))
+        .collect();
+    // Each run's last state.
+    let runs: Vec<_> = settled
+        .runs
+        .iter()
+        .map(|(run, change)| match change {
+            RunChange::Status(state) => (*run, state.as_str(), false, None, None),
+            RunChange::Finished { status, error, at } => {
+                (*run, status.as_str(), true, *error, Some(*at))
+            }
+        })
+        .collect();
+    // Each thread's title (if it got one) and last state.
     let mut threads: Vec<ThreadUpdate> = settled
         .touches
         .iter()
@@ -288,42 +383,47 @@ async fn commit(
             .into_iter()
             .map(|(thread, title)| (thread, Some(title), None, None)),
     );
+
+    let mut steps = first;
+    if !decided.is_empty() {
+        let params = columns!(decided, |d| [
+            d.1.as_str(),
+            d.0.interrupt_id,
+            d.0.thread_id,
+            d.0.run_id,
+            d.0.decision_id,
+            d.0.decisions.as_str(),
+            d.0.by,
+            d.0.origin.map(|o| o.connection_id.as_str()),
+            d.0.origin.and_then(|o| o.client.as_deref()),
+            d.0.server,
+            d.0.at,
+            decider(d.0).map(|d| d.user_id.as_str()),
+            decider(d.0).map(|d| d.name.as_str()),
+            d.2.as_str()
+        ]);
+        steps.push(step(client, &sql.decisions, params));
+    }
+    if !runs.is_empty() {
+        let params = columns!(runs, |r| [r.0, r.1, r.2, r.3, r.4]);
+        steps.push(step(client, &sql.run_states, params));
+    }
     if !threads.is_empty() {
-        let query = sqlx::query(
-            "UPDATE threads SET title = COALESCE(x.title, threads.title), \
-             status = COALESCE(x.status, threads.status), \
-             updated_at = COALESCE(x.at, threads.updated_at) \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
-             AS x (id, title, status, at) WHERE threads.id = x.id",
-        );
-        columns!(query, threads, |t| [t.0, t.1, t.2, t.3])
-            .execute(&mut *tx)
-            .await?;
+        let params = columns!(threads, |t| [t.0, t.1, t.2, t.3]);
+        steps.push(step(client, &sql.thread_states, params));
     }
-
-    for (owner, until) in leases {
-        sqlx::query(
-            "UPDATE runs SET lease_until = $1 WHERE owner = $2 \
-             AND status IN ('running', 'interrupted')",
-        )
-        .bind(until)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+    if !leases.is_empty() {
+        let params = columns!(leases, |l| [l.0, l.1]);
+        steps.push(step(client, &sql.leases, params));
     }
-
-    // One statement for all of them, in order, delivered at commit.
     if !settled.notices.is_empty() {
-        let query = sqlx::query(
-            "SELECT pg_notify(channel, payload) \
-             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x (channel, payload, n) \
-             ORDER BY n",
-        );
-        columns!(query, settled.notices, |n| [n.0, n.1.as_str()])
-            .execute(&mut *tx)
-            .await?;
+        let params = columns!(settled.notices, |n| [n.0, n.1.as_str()]);
+        steps.push(step(client, &sql.notify, params));
     }
-    tx.commit().await?;
+    steps.push(Box::pin(async move {
+        client.batch_execute("COMMIT").await.map(|()| Vec::new())
+    }));
+    pipelined(steps).await?;
     Ok(settled.effects)
 }
 
@@ -492,5 +592,39 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(runs, 2);
+    }
+
+    /// A write PostgreSQL refuses fails its whole batch, of which nothing
+    /// is kept though the batch's statements were sent together with its
+    /// COMMIT; the connection goes on.
+    #[tokio::test]
+    async fn a_refused_batch_keeps_nothing_and_the_next_commits() {
+        let Some(url) = database().await else {
+            return;
+        };
+        let mut writer = PostgresWriter::new(&url, "refused").unwrap();
+        let signer = Signer::from_seed([7; 32]);
+        let mut batch = one_run(0);
+        // A run of a thread that does not exist.
+        batch.push(Queued::background(Write::RunStarted {
+            thread_id: "nowhere".into(),
+            run_id: "orphan".into(),
+            user_message: None,
+            started_by: None,
+            owner: "s".into(),
+            lease_until: 9,
+            at: 2,
+        }));
+        let error = writer.commit(&signer, &batch).await.unwrap_err();
+        assert!(!error.is_transient(), "{error}");
+        assert!(error.to_string().contains("foreign key"), "{error}");
+
+        writer.commit(&signer, &one_run(1)).await.unwrap();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let threads: Vec<(String,)> = sqlx::query_as("SELECT id FROM threads")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(threads, [("t1".to_owned(),)]);
     }
 }

@@ -68,7 +68,7 @@ fn of_each_row_the_last_change_is_kept() {
             at: 7,
         },
     ];
-    let plan = Plan::new(&writes, false);
+    let mut plan = Plan::new(&writes, false);
     assert_eq!(plan.messages.len(), 2);
     assert_eq!(plan.messages[&("t", 1)].1, "Hello");
     assert_eq!(plan.titles["t"], "second");
@@ -120,7 +120,7 @@ fn what_follows_a_resolution_holds_only_if_it_took_effect() {
         resolved("j", false),
     ];
     // "i" took effect, "j" (decided for a run elsewhere) did not.
-    let plan = Plan::new(&writes, true);
+    let mut plan = Plan::new(&writes, true);
     assert_eq!(
         plan.resolutions.len(),
         2,
@@ -144,7 +144,7 @@ fn what_follows_a_resolution_holds_only_if_it_took_effect() {
         "no word of a decision that lost"
     );
 
-    let plan = Plan::new(&writes, true);
+    let mut plan = Plan::new(&writes, true);
     let settled = plan.settle(&["j"], writes.len());
     assert_eq!(
         settled.runs,
