@@ -176,13 +176,8 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
 
 impl PostgresWriter {
     pub fn new(url: &str, server_id: &str) -> Result<Self, StoreError> {
-        let mut config = Config::from_str(url)?;
-        config
-            .application_name(format!("hitl-writer-{server_id}"))
-            .options("-c enable_seqscan=off -c plan_cache_mode=force_generic_plan")
-            .connect_timeout(CONNECT_TIMEOUT);
         Ok(Self {
-            config,
+            config: config(url, server_id)?,
             connection: None,
         })
     }
@@ -228,6 +223,58 @@ impl PostgresWriter {
 /// Who decided, when a signed-in person did.
 fn decider<'a>(r: &Resolution<'a>) -> Option<&'a DecidedBy> {
     r.origin.and_then(|o| o.decided_by.as_ref())
+}
+
+/// The settings a URL's query may hold that tokio-postgres reads. sqlx,
+/// which reads the same URL for the other connections, knows more (its
+/// statement cache, certificates, which neither uses without TLS) and
+/// ignores what it does not know; tokio-postgres refuses it, so the writer
+/// takes only these.
+const KNOWN: [&str; 17] = [
+    "user",
+    "password",
+    "dbname",
+    "options",
+    "application_name",
+    "sslmode",
+    "host",
+    "hostaddr",
+    "port",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "target_session_attrs",
+    "channel_binding",
+];
+
+/// What the writer's connection sets beside the URL's own `options`.
+const SETTINGS: &str = "-c enable_seqscan=off -c plan_cache_mode=force_generic_plan";
+
+/// The writer's connection settings, from the store's URL.
+fn config(url: &str, server_id: &str) -> Result<Config, StoreError> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let known: Vec<String> = query
+        .split('&')
+        .map(|pair| pair.replacen("ssl-mode=", "sslmode=", 1))
+        .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
+        .collect();
+    let url = match known.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", known.join("&")),
+    };
+    let mut config = Config::from_str(&url)?;
+    let options = match config.get_options() {
+        Some(theirs) => format!("{theirs} {SETTINGS}"),
+        None => SETTINGS.to_owned(),
+    };
+    config
+        .options(options)
+        .application_name(format!("hitl-writer-{server_id}"))
+        .connect_timeout(CONNECT_TIMEOUT);
+    Ok(config)
 }
 
 /// One step: `statement` with `params`.
@@ -626,5 +673,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(threads, [("t1".to_owned(),)]);
+    }
+
+    /// The URL the store is given is sqlx's: the writer keeps what it
+    /// knows of it, the URL's own settings among it, and adds its own.
+    #[test]
+    fn the_writer_reads_the_stores_url_and_keeps_its_settings() {
+        let url = "postgres://app:secret@db.example:5433/hitl?statement-cache-capacity=50\
+                   &options=-c%20search_path%3Dhitl&ssl-mode=disable&sslrootcert=ca.pem";
+        let config = config(url, "a").unwrap();
+        assert_eq!(config.get_user(), Some("app"));
+        assert_eq!(config.get_dbname(), Some("hitl"));
+        assert_eq!(config.get_ports(), [5433]);
+        assert_eq!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+        assert_eq!(
+            config.get_options(),
+            Some("-c search_path=hitl -c enable_seqscan=off -c plan_cache_mode=force_generic_plan")
+        );
+        assert_eq!(config.get_application_name(), Some("hitl-writer-a"));
+        assert!(PostgresWriter::new("postgres://db.example/hitl?port=x", "a").is_err());
     }
 }
