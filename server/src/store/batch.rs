@@ -378,4 +378,4 @@ impl<'a> Plan<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

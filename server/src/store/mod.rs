@@ -199,7 +199,7 @@ impl Store {
         };
         tokio::spawn(writer::commit_loop(
             writer::Writer {
-                backend: committer,
+                committer,
                 signer: signer.clone(),
                 health: health.clone(),
                 metrics: metrics.clone(),

@@ -277,6 +277,11 @@ fn config(url: &str, server_id: &str) -> Result<Config, StoreError> {
     Ok(config)
 }
 
+/// One step: a statement without parameters (BEGIN, COMMIT).
+fn simple<'a>(client: &'a Client, sql: &'a str) -> Step<'a> {
+    Box::pin(async move { client.batch_execute(sql).await.map(|()| Vec::new()) })
+}
+
 /// One step: `statement` with `params`.
 fn step<'a>(client: &'a Client, statement: &'a Statement, params: Vec<Param<'a>>) -> Step<'a> {
     Box::pin(async move {
@@ -313,6 +318,8 @@ async fn commit(
 ) -> Result<Vec<bool>, StoreError> {
     let Connection { client, sql } = connection;
     let mut plan = Plan::new(batch.iter().map(|q| &q.write), true);
+    // Out of the plan: the first steps still hold these rows when `settle`
+    // takes the plan in hand.
     let interrupts = std::mem::take(&mut plan.interrupts);
     let mut first: Vec<Step> = Vec::new();
     let begin = if batch.iter().all(|q| q.done.is_none()) {
@@ -323,9 +330,7 @@ async fn commit(
     } else {
         "BEGIN"
     };
-    first.push(Box::pin(async move {
-        client.batch_execute(begin).await.map(|()| Vec::new())
-    }));
+    first.push(simple(client, begin));
     if !plan.threads.is_empty() {
         let params = columns!(plan.threads, |t| [t.id, t.owner, t.at]);
         first.push(step(client, &sql.threads, params));
@@ -467,9 +472,7 @@ async fn commit(
         let params = columns!(settled.notices, |n| [n.0, n.1.as_str()]);
         steps.push(step(client, &sql.notify, params));
     }
-    steps.push(Box::pin(async move {
-        client.batch_execute("COMMIT").await.map(|()| Vec::new())
-    }));
+    steps.push(simple(client, "COMMIT"));
     pipelined(steps).await?;
     Ok(settled.effects)
 }
@@ -477,8 +480,9 @@ async fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::write::{Receipt, Write};
-    use protocol::{Decision, ReceiptPayload, ResolvedBy, Role, RunStatus};
+    use crate::store::batch::tests::resolved;
+    use crate::store::write::Write;
+    use protocol::{Role, RunStatus};
 
     /// A fresh, migrated database, if the tests were given a PostgreSQL
     /// (`HITL_TEST_POSTGRES_URL`, which `test.sh` sets).
@@ -539,30 +543,7 @@ mod tests {
                 error: None,
                 at: 3,
             },
-            Write::Resolved {
-                thread_id: thread.clone(),
-                run_id: run.clone(),
-                interrupt_id: format!("missing{n}"),
-                decision_id: None,
-                decisions: vec![Decision::Approve],
-                by: ResolvedBy::User,
-                origin: None,
-                server: "s".into(),
-                resumes: true,
-                receipt: Receipt::Unsigned(Box::new(ReceiptPayload {
-                    thread_id: thread,
-                    interrupt_id: format!("missing{n}"),
-                    run_id: run,
-                    actions: vec![],
-                    decisions: vec![Decision::Approve],
-                    by: ResolvedBy::User,
-                    decided_by: None,
-                    decided_at: "2026-12-07T12:00:00Z".into(),
-                    server: "s".into(),
-                    kid: "k".into(),
-                })),
-                at: 4,
-            },
+            resolved(&format!("missing{n}"), true),
         ];
         writes.into_iter().map(Queued::background).collect()
     }

@@ -16,7 +16,7 @@ use crate::receipts::Signer;
 
 /// What the writer task needs.
 pub(super) struct Writer {
-    pub backend: Committer,
+    pub committer: Committer,
     pub signer: Arc<Signer>,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
@@ -37,8 +37,8 @@ const LONGEST_RETRY: Duration = Duration::from_secs(2);
 /// Most writes one transaction takes. A batch is a dozen statements
 /// however many writes it holds; a decision in SQLite's urgent lane waits
 /// for the batch in progress, so it is not made too long.
-const fn batch_size(backend: &Committer) -> usize {
-    match backend {
+const fn batch_size(committer: &Committer) -> usize {
+    match committer {
         Committer::Sqlite(_) => 128,
         Committer::Postgres(_) => 256,
     }
@@ -55,7 +55,7 @@ pub(super) async fn commit_loop(
     mut urgent: mpsc::UnboundedReceiver<Queued>,
     mut queue: mpsc::UnboundedReceiver<Queued>,
 ) {
-    let limit = batch_size(&writer.backend);
+    let limit = batch_size(&writer.committer);
     let mut batch = Vec::with_capacity(limit);
     loop {
         let first = tokio::select! {
@@ -131,7 +131,7 @@ fn take_waiting(
 
 impl Writer {
     async fn commit(&mut self, batch: &mut Vec<Queued>) -> Result<Vec<bool>, StoreError> {
-        match &mut self.backend {
+        match &mut self.committer {
             Committer::Sqlite(sqlite) => {
                 let (back, result) = sqlite.commit(std::mem::take(batch)).await;
                 *batch = back;

@@ -10,7 +10,9 @@ fn message(thread: &str, seq: i64, content: &str) -> Write {
     }
 }
 
-fn resolved(interrupt: &str, resumes: bool) -> Write {
+/// A decision on `interrupt` of thread `t` (the PostgreSQL writer's tests
+/// use it too).
+pub(in crate::store) fn resolved(interrupt: &str, resumes: bool) -> Write {
     Write::Resolved {
         thread_id: "t".into(),
         run_id: "r".into(),
