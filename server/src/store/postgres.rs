@@ -20,6 +20,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::future::{maybe_done, MaybeDone};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
@@ -225,55 +227,48 @@ fn decider<'a>(r: &Resolution<'a>) -> Option<&'a DecidedBy> {
     r.origin.and_then(|o| o.decided_by.as_ref())
 }
 
-/// The settings a URL's query may hold that tokio-postgres reads. sqlx,
-/// which reads the same URL for the other connections, knows more (its
-/// statement cache, certificates, which neither uses without TLS) and
-/// ignores what it does not know; tokio-postgres refuses it, so the writer
-/// takes only these.
-const KNOWN: [&str; 17] = [
-    "user",
-    "password",
-    "dbname",
-    "options",
-    "application_name",
-    "sslmode",
-    "host",
-    "hostaddr",
-    "port",
-    "connect_timeout",
-    "tcp_user_timeout",
-    "keepalives",
-    "keepalives_idle",
-    "keepalives_interval",
-    "keepalives_retries",
-    "target_session_attrs",
-    "channel_binding",
-];
-
 /// What the writer's connection sets beside the URL's own `options`.
 const SETTINGS: &str = "-c enable_seqscan=off -c plan_cache_mode=force_generic_plan";
 
-/// The writer's connection settings, from the store's URL.
+/// The writer's connection settings: the same server, database and
+/// account as the store's other connections, so read by sqlx, as theirs
+/// are (with its defaults from `PGHOST`, `PGUSER` and the like, and its
+/// parameters tokio-postgres does not know), and the URL's own `options`
+/// kept beside the writer's.
 fn config(url: &str, server_id: &str) -> Result<Config, StoreError> {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let known: Vec<String> = query
-        .split('&')
-        .map(|pair| pair.replacen("ssl-mode=", "sslmode=", 1))
-        .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
-        .collect();
-    let url = match known.is_empty() {
-        true => base.to_owned(),
-        false => format!("{base}?{}", known.join("&")),
-    };
-    let mut config = Config::from_str(&url)?;
-    let options = match config.get_options() {
-        Some(theirs) => format!("{theirs} {SETTINGS}"),
-        None => SETTINGS.to_owned(),
+    let theirs: PgConnectOptions = url.parse()?;
+    let mut config = Config::new();
+    match theirs.get_socket() {
+        Some(dir) => config.host_path(dir),
+        None => config.host(theirs.get_host()),
     };
     config
-        .options(options)
+        .port(theirs.get_port())
+        .user(theirs.get_username())
+        .ssl_mode(match theirs.get_ssl_mode() {
+            PgSslMode::Disable => SslMode::Disable,
+            PgSslMode::Allow | PgSslMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        })
+        .options(match theirs.get_options() {
+            Some(options) => format!("{options} {SETTINGS}"),
+            None => SETTINGS.to_owned(),
+        })
         .application_name(format!("hitl-writer-{server_id}"))
         .connect_timeout(CONNECT_TIMEOUT);
+    if let Some(database) = theirs.get_database() {
+        config.dbname(database);
+    }
+    // sqlx does not tell its password: the URL's, or the variable's.
+    let without_query = url.split_once('?').map_or(url, |(base, _)| base);
+    let given = Config::from_str(without_query)
+        .ok()
+        .and_then(|c| c.get_password().map(<[u8]>::to_vec));
+    if let Some(password) =
+        given.or_else(|| std::env::var("PGPASSWORD").ok().map(String::into_bytes))
+    {
+        config.password(password);
+    }
     Ok(config)
 }
 
@@ -675,6 +670,13 @@ mod tests {
             Some("-c search_path=hitl -c enable_seqscan=off -c plan_cache_mode=force_generic_plan")
         );
         assert_eq!(config.get_application_name(), Some("hitl-writer-a"));
+        assert_eq!(config.get_password(), Some(&b"secret"[..]));
         assert!(PostgresWriter::new("postgres://db.example/hitl?port=x", "a").is_err());
+        // A Unix socket's directory, as sqlx takes it.
+        let socket = super::config("postgres:///hitl?host=/run/postgresql", "a").unwrap();
+        assert_eq!(
+            socket.get_hosts(),
+            [tokio_postgres::config::Host::Unix("/run/postgresql".into())]
+        );
     }
 }
