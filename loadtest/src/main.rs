@@ -106,6 +106,10 @@ enum Command {
         /// threads and runs alone, without the connections.
         #[arg(long)]
         without_sockets: bool,
+        /// Keep holding after the measurement until interrupted (Ctrl-C),
+        /// for a heap profiler to see the held state, not the approvals.
+        #[arg(long)]
+        linger: bool,
     },
 }
 
@@ -131,7 +135,8 @@ async fn main() -> anyhow::Result<()> {
             count,
             server_pid,
             without_sockets,
-        } => hold(&cli.addr, count, server_pid, without_sockets).await,
+            linger,
+        } => hold(&cli.addr, count, server_pid, without_sockets, linger).await,
         Command::Seed { count, concurrency } => seed(&cli.addr, count, concurrency).await,
         Command::Stall { count, server_pid } => abuse::stall(&cli.addr, count, server_pid).await,
         Command::Deaf {
@@ -333,6 +338,7 @@ async fn hold(
     count: usize,
     server_pid: u32,
     without_sockets: bool,
+    linger: bool,
 ) -> anyhow::Result<()> {
     let before = memory(server_pid)?;
     let start = Instant::now();
@@ -372,6 +378,10 @@ async fn hold(
         before.rss_kib as f64 / 1024.0,
         (holding.rss_kib - before.rss_kib) as f64 / count as f64,
     );
+    if linger {
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
     // Every one of them can still be approved and completes.
     let held_is_empty = held.is_empty();
     let mut finishing = Vec::with_capacity(count);

@@ -5,6 +5,7 @@
 //!
 //! Invariant: nothing here names a connection, a frame or a lock.
 
+use std::future::Future;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -163,8 +164,14 @@ impl RunContext {
     /// counterpart of LangGraph's `interrupt()`. The run's time budget stops
     /// while it waits; after the decision timeout it returns
     /// [`Resolution::Expired`].
-    pub async fn interrupt(&self, request: InterruptRequest) -> Result<Resolution, AgentError> {
-        self.0.interrupt(request).await
+    ///
+    /// The host's future itself, not an `async fn` around it: a waiting
+    /// run keeps it, and an `async fn` would keep the request twice more.
+    pub fn interrupt(
+        &self,
+        request: InterruptRequest,
+    ) -> impl Future<Output = Result<Resolution, AgentError>> + Send + '_ {
+        self.0.interrupt(request)
     }
 
     /// Call before running a reviewed tool: `Ok` only if a person approved

@@ -7,9 +7,12 @@
 //! nothing outlives the connection. Runs are not tied to it (rule 2).
 
 use std::future::Future;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, ErrorBody, ErrorCode, ServerMessage, ThreadSnapshot};
 use tokio::sync::oneshot;
@@ -19,7 +22,7 @@ use tracing::{debug, info, Instrument};
 use crate::auth::Principal;
 use crate::metrics::Metrics;
 use crate::quotas::Quotas;
-use crate::runtime::{DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
+use crate::runtime::{unbox, DecisionOutcome, Frame, Outbox, RuntimeError, Subscription, Thread};
 use crate::store::Origin;
 
 /// Frames written before one flush when events queue up.
@@ -39,16 +42,21 @@ pub struct Peer {
     pub quotas: Arc<Quotas>,
     /// The client's `User-Agent`, for the audit log.
     pub client: Option<String>,
-    /// Fires when the principal's credential is revoked.
-    pub revoked: CancellationToken,
+    /// Fires when the principal's credential is revoked, and when the
+    /// server shuts down (a child of its shutdown token): the writer waits
+    /// on one token, not one per reason.
+    pub close: CancellationToken,
 }
 
 /// Serves one upgraded connection until it closes or the server shuts down.
 ///
-/// Not an `async fn`: the set-up runs before the future exists, so the
-/// future, which an open connection keeps for its whole life, holds only
-/// what the reader and the writer use, not also the socket and snapshot
-/// they were made from (10,000 waiting connections pay for every byte).
+/// An open connection keeps this future for its whole life, and 10,000
+/// waiting connections pay for every byte of it, so it is built to hold
+/// each thing once. An `async` block keeps what it captures for its whole
+/// life, beside the copies moved into the reader and the writer: it
+/// captures one box, emptied when it starts. `read` and `write` are `fn`s
+/// returning `async` blocks because an `async fn` keeps each argument
+/// twice (rust-lang/rust#62958).
 pub fn serve(
     socket: WebSocket,
     thread: Arc<Thread>,
@@ -67,7 +75,7 @@ pub fn serve(
         principal,
         quotas,
         client,
-        revoked,
+        close,
     } = peer;
     let origin = Origin {
         connection_id,
@@ -80,24 +88,55 @@ pub fn serve(
         quotas,
         max_message_chars: thread.shared.runs.max_message_chars,
     };
-    // The reader's reasons to close: a frame over the hard limit. The
-    // writer sends the close frame.
     let closing = Closing {
-        revoked,
-        too_big: CancellationToken::new(),
+        close,
+        too_big: AtomicBool::new(false),
+        shutdown,
     };
+    let parts = Box::new(Parts {
+        thread,
+        stream,
+        sink,
+        snapshot,
+        subscription,
+        sender,
+        closing,
+        max_frame_bytes,
+    });
     async move {
+        let Parts {
+            thread,
+            stream,
+            sink,
+            snapshot,
+            subscription,
+            sender,
+            closing,
+            max_frame_bytes,
+        } = unbox(parts);
         // Reader first: an event caused by a frame (a decision's
         // `interrupt_resolved`) is then written in the same poll, not after
         // whatever the woken run and other tasks do first.
         tokio::select! {
             biased;
-            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &sender, &closing.too_big) => {}
-            _ = write(sink, snapshot, &subscription, shutdown, &closing) => {}
+            _ = read(stream, &thread, subscription.outbox(), max_frame_bytes, &sender, &closing) => {}
+            _ = write(sink, snapshot, &subscription, &closing) => {}
         }
         info!("disconnected");
     }
     .instrument(span)
+}
+
+/// What the connection's future starts from.
+struct Parts {
+    thread: Arc<Thread>,
+    stream: SplitStream<WebSocket>,
+    sink: SplitSink<WebSocket, Message>,
+    snapshot: Frame,
+    subscription: Subscription,
+    sender: Sender,
+    closing: Closing,
+    max_frame_bytes: usize,
 }
 
 /// Who sends this connection's frames, and what they may send.
@@ -108,59 +147,94 @@ struct Sender {
     max_message_chars: usize,
 }
 
-/// Why the writer should close the connection.
+/// When the writer should close the connection, and why.
 struct Closing {
-    revoked: CancellationToken,
-    too_big: CancellationToken,
+    /// Fires for every reason: revocation, shutdown, a frame too big.
+    close: CancellationToken,
+    /// The reader read a frame over the hard limit.
+    too_big: AtomicBool,
+    shutdown: CancellationToken,
 }
 
-async fn read(
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
-    thread: &Arc<Thread>,
-    outbox: &Outbox,
-    max_frame_bytes: usize,
-    sender: &Sender,
-    too_big: &CancellationToken,
-) {
-    loop {
-        let message = match stream.next().await {
-            Some(Ok(message)) => message,
-            Some(Err(e)) if over_hard_limit(&e) => {
-                info!("frame over the hard limit; closing with 1009");
-                too_big.cancel();
-                // The writer sends the close frame and ends the connection.
-                return std::future::pending().await;
-            }
-            _ => break,
-        };
-        let reply = match message {
-            Message::Text(text) if text.len() > max_frame_bytes => Some(
-                ErrorBody::new(
-                    ErrorCode::MessageTooLarge,
-                    format!(
-                        "a frame may hold at most {max_frame_bytes} bytes; this one has {}",
-                        text.len()
-                    ),
-                )
-                .into(),
-            ),
-            Message::Text(text) => handle(thread, text.as_str(), sender),
-            Message::Binary(_) => Some(
-                ErrorBody::new(
-                    ErrorCode::InvalidMessage,
-                    "frames must be text holding one JSON object",
-                )
-                .into(),
-            ),
-            Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => None,
-        };
-        if let Some(reply) = reply {
-            // Boxed: the reader waits for its next frame far longer than
-            // anything else, and then holds none of the reply's state.
-            Box::pin(respond(reply, thread, outbox)).await;
+impl Closing {
+    /// The close frame's code and reason, once `close` has fired.
+    fn reason(&self) -> (u16, &'static str) {
+        if self.shutdown.is_cancelled() {
+            (GOING_AWAY, "server shutting down")
+        } else if self.too_big.load(Ordering::Relaxed) {
+            (TOO_BIG, "frame over 1 MiB")
+        } else {
+            info!("credential revoked; closing");
+            (POLICY, "signed out")
         }
     }
+}
+
+#[allow(clippy::manual_async_fn)] // not an `async fn`: see `serve`
+fn read<'a>(
+    mut stream: SplitStream<WebSocket>,
+    thread: &'a Arc<Thread>,
+    outbox: &'a Outbox,
+    max_frame_bytes: usize,
+    sender: &'a Sender,
+    closing: &'a Closing,
+) -> impl Future<Output = ()> + Send + 'a {
+    async move {
+        loop {
+            // Only the boxed reply outlives this statement: the reader
+            // waits for its next frame far longer than anything else.
+            let responding = match stream.next().await {
+                Some(Ok(message)) => match reply_to(message, thread, max_frame_bytes, sender) {
+                    ControlFlow::Break(()) => break,
+                    ControlFlow::Continue(reply) => {
+                        reply.map(|reply| Box::pin(respond(reply, thread, outbox)))
+                    }
+                },
+                Some(Err(e)) if over_hard_limit(&e) => {
+                    info!("frame over the hard limit; closing with 1009");
+                    closing.too_big.store(true, Ordering::Relaxed);
+                    closing.close.cancel();
+                    // The writer sends the close frame and ends the connection.
+                    return std::future::pending().await;
+                }
+                _ => break,
+            };
+            if let Some(responding) = responding {
+                responding.await;
+            }
+        }
+    }
+}
+
+/// What to answer one frame with; `Break` when the client closes.
+fn reply_to(
+    message: Message,
+    thread: &Arc<Thread>,
+    max_frame_bytes: usize,
+    sender: &Sender,
+) -> ControlFlow<(), Option<Reply>> {
+    ControlFlow::Continue(match message {
+        Message::Text(text) if text.len() > max_frame_bytes => Some(
+            ErrorBody::new(
+                ErrorCode::MessageTooLarge,
+                format!(
+                    "a frame may hold at most {max_frame_bytes} bytes; this one has {}",
+                    text.len()
+                ),
+            )
+            .into(),
+        ),
+        Message::Text(text) => handle(thread, text.as_str(), sender),
+        Message::Binary(_) => Some(
+            ErrorBody::new(
+                ErrorCode::InvalidMessage,
+                "frames must be text holding one JSON object",
+            )
+            .into(),
+        ),
+        Message::Close(_) => return ControlFlow::Break(()),
+        Message::Ping(_) | Message::Pong(_) => None,
+    })
 }
 
 /// Sends a reply to this connection alone, once it is known (a decision's
@@ -284,45 +358,42 @@ fn handle(thread: &Arc<Thread>, text: &str, sender: &Sender) -> Option<Reply> {
     }
 }
 
-async fn write(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+#[allow(clippy::manual_async_fn)] // not an `async fn`: see `serve`
+fn write<'a>(
+    mut sink: SplitSink<WebSocket, Message>,
     snapshot: Frame,
-    subscription: &Subscription,
-    shutdown: CancellationToken,
-    closing: &Closing,
-) -> Result<(), axum::Error> {
-    let outbox = subscription.outbox();
-    sink.send(text(snapshot)).await?;
-    let close = loop {
-        if let Some(first) = subscription.next() {
-            // Boxed, as the reader's replies are: the writer mostly waits.
-            Box::pin(write_queued(&mut sink, first, subscription)).await?;
-            continue;
-        }
-        // The close frame is sent after the `select!`, not in its arms,
-        // so the waiting futures and the sending one never share the state.
-        break tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => (GOING_AWAY, "server shutting down"),
-            _ = closing.too_big.cancelled() => (TOO_BIG, "frame over 1 MiB"),
-            _ = closing.revoked.cancelled() => {
-                info!("credential revoked; closing");
-                (POLICY, "signed out")
+    subscription: &'a Subscription,
+    closing: &'a Closing,
+) -> impl Future<Output = Result<(), axum::Error>> + Send + 'a {
+    async move {
+        let outbox = subscription.outbox();
+        sink.send(text(snapshot)).await?;
+        let close = loop {
+            if let Some(first) = subscription.next() {
+                // Boxed, as the reader's replies are: the writer mostly waits.
+                Box::pin(write_queued(&mut sink, first, subscription)).await?;
+                continue;
             }
-            _ = outbox.ready() => continue,
+            // The close frame is sent after the `select!`, not in its arms,
+            // so the waiting futures and the sending one never share the state.
+            break tokio::select! {
+                biased;
+                _ = closing.close.cancelled() => closing.reason(),
+                _ = outbox.ready() => continue,
+            };
         };
-    };
-    let (code, reason) = close;
-    let close = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    sink.send(Message::Close(Some(close))).await
+        let (code, reason) = close;
+        let close = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        sink.send(Message::Close(Some(close))).await
+    }
 }
 
 /// Writes `first` and what else is already queued, then flushes once.
 async fn write_queued(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    sink: &mut SplitSink<WebSocket, Message>,
     first: Frame,
     subscription: &Subscription,
 ) -> Result<(), axum::Error> {

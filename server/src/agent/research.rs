@@ -1,5 +1,6 @@
 //! The built-in research agent of PROTOCOL.md: no model, no network.
 
+use std::future::Future;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -29,20 +30,21 @@ enum Checkpoint {
 
 impl Agent for ResearchAgent {
     fn run(&self, ctx: RunContext, input: RunInput) -> BoxFuture<'static, Result<(), AgentError>> {
-        async move {
-            match input {
-                RunInput::Message(message) => propose(ctx, &message).await,
-                RunInput::Resume {
-                    checkpoint,
-                    resolution,
-                } => {
-                    let Checkpoint::PlanReview { plan } = serde_json::from_value(checkpoint)
-                        .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
-                    Box::pin(carry_out(&ctx, plan, resolution)).await
-                }
+        // One future per way in, boxed as it is: a run waiting for a
+        // decision keeps its future, sized for the larger of the two if
+        // one `async` block held both.
+        match input {
+            RunInput::Message(message) => propose(ctx, topic_of(&message)).boxed(),
+            RunInput::Resume {
+                checkpoint,
+                resolution,
+            } => async move {
+                let Checkpoint::PlanReview { plan } = serde_json::from_value(checkpoint)
+                    .map_err(|e| AgentError::BadCheckpoint(e.to_string()))?;
+                carry_out(&ctx, plan, resolution).await
             }
+            .boxed(),
         }
-        .boxed()
     }
 
     fn validate_args(&self, tool: &str, args: &Args) -> Result<(), ArgsError> {
@@ -55,37 +57,44 @@ impl Agent for ResearchAgent {
     }
 }
 
-async fn propose(ctx: RunContext, message: &str) -> Result<(), AgentError> {
-    let topic = topic_of(message);
-    say(
-        &ctx,
-        &format!(
-            "I'll draft a research plan on {topic} and ask for your approval before I create it.\n"
-        ),
-    )
-    .await;
-    let plan = default_plan(&topic);
-    let request = InterruptRequest {
-        action_requests: vec![ActionRequest {
-            name: CREATE_RESEARCH_PLAN.into(),
-            args: plan.to_args(),
-            description: format!(
-                "Create a {}-step research plan on {topic}.",
-                plan.steps().len()
+/// Not an `async fn`, which would keep its arguments twice: a run waiting
+/// for a decision keeps this future.
+#[allow(clippy::manual_async_fn)] // kept as a `fn`: see above
+fn propose(
+    ctx: RunContext,
+    topic: String,
+) -> impl Future<Output = Result<(), AgentError>> + Send + 'static {
+    async move {
+        // Boxed, as what follows the decision is: a waiting run's future need
+        // not have room for the streaming before it.
+        Box::pin(say(
+            &ctx,
+            &format!(
+                "I'll draft a research plan on {topic} and ask for your approval before I create it.\n"
             ),
-            args_schema: None,
-        }],
-        review_configs: vec![ReviewConfig {
-            action_name: CREATE_RESEARCH_PLAN.into(),
-            allowed_decisions: DecisionType::ALL.to_vec(),
-        }],
-        checkpoint: serde_json::to_value(Checkpoint::PlanReview { plan: plan.clone() })
-            .expect("checkpoints serialize"),
-    };
-    let resolution = ctx.interrupt(request).await?;
-    // Boxed here and above: a waiting run's future need not have room for
-    // everything that comes after the decision.
-    Box::pin(carry_out(&ctx, plan, resolution)).await
+        ))
+        .await;
+        let plan = default_plan(&topic);
+        let request = InterruptRequest {
+            action_requests: vec![ActionRequest {
+                name: CREATE_RESEARCH_PLAN.into(),
+                args: plan.to_args(),
+                description: format!(
+                    "Create a {}-step research plan on {topic}.",
+                    plan.steps().len()
+                ),
+                args_schema: None,
+            }],
+            review_configs: vec![ReviewConfig {
+                action_name: CREATE_RESEARCH_PLAN.into(),
+                allowed_decisions: DecisionType::ALL.to_vec(),
+            }],
+            checkpoint: serde_json::to_value(Checkpoint::PlanReview { plan: plan.clone() })
+                .expect("checkpoints serialize"),
+        };
+        let resolution = ctx.interrupt(request).await?;
+        Box::pin(carry_out(&ctx, plan, resolution)).await
+    }
 }
 
 /// Everything after the interrupt: the part a resumed run replays.

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::{DecisionRecord, ThreadCreated, ThreadSnapshot, ThreadSummary};
-use tokio_util::sync::CancellationToken;
 
 use super::ApiError;
 use crate::auth::http::Caller;
@@ -130,9 +129,9 @@ pub async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    // Closed when the caller's credential is revoked.
-    let revoked = CancellationToken::new();
-    let registration = state.auth.live.register(&caller, revoked.clone());
+    // Closed when the caller's credential is revoked or the server stops.
+    let close = state.shutdown.child_token();
+    let registration = state.auth.live.register(&caller, close.clone());
     let max_frame_bytes = state.runtime.runs().max_frame_bytes;
     let shutdown = state.shutdown.clone();
     let connections = state.connections.clone();
@@ -140,14 +139,18 @@ pub async fn connect(
         principal: caller,
         quotas: state.quotas.clone(),
         client,
-        revoked,
+        close,
     };
+    // One box for what the callback needs: axum's task keeps the callback's
+    // captures for the connection's whole life, beside what they become.
+    let upgraded = Box::new((thread, peer, shutdown, connections, registration));
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |ws| {
+            let (thread, peer, shutdown, connections, registration) = *upgraded;
             let serving = socket::serve(ws, thread, peer, max_frame_bytes, shutdown);
             // Not an `async` block around `serving.await`: that would keep
             // the captured future and the awaited one, twice its size, for

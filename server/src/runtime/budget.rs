@@ -1,6 +1,7 @@
 //! A run's time budget, which stops counting while the run waits for a
 //! person (PROTOCOL.md rule 7).
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -58,22 +59,26 @@ impl Budget {
         self.inner.changed.notify_waiters();
     }
 
-    /// Completes once the running time adds up to the budget.
-    pub async fn exhausted(&self) {
-        loop {
-            // Made before reading the state: `notify_waiters` reaches every
-            // `Notified` that exists when it is called, polled or not.
-            let changed = self.inner.changed.notified();
-            let deadline = {
-                let s = self.lock();
-                s.running_since.map(|since| since + s.remaining)
-            };
-            match deadline {
-                Some(deadline) => tokio::select! {
-                    _ = tokio::time::sleep_until(deadline) => return,
-                    _ = changed => {}
-                },
-                None => changed.await,
+    /// Completes once the running time adds up to the budget. Not an
+    /// `async fn`, which would keep `self` twice: every run keeps this.
+    #[allow(clippy::manual_async_fn)] // kept as a `fn`: see above
+    pub fn exhausted(&self) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            loop {
+                // Made before reading the state: `notify_waiters` reaches every
+                // `Notified` that exists when it is called, polled or not.
+                let changed = self.inner.changed.notified();
+                let deadline = {
+                    let s = self.lock();
+                    s.running_since.map(|since| since + s.remaining)
+                };
+                match deadline {
+                    Some(deadline) => tokio::select! {
+                        _ = tokio::time::sleep_until(deadline) => return,
+                        _ = changed => {}
+                    },
+                    None => changed.await,
+                }
             }
         }
     }

@@ -264,3 +264,11 @@ const RESTORE_CONCURRENCY: usize = 8;
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
+
+/// Moves a value out of its box and frees the box now. Unpacked inside an
+/// `async` block with `*boxed`, the box would be freed only when the block
+/// ends: for a connection or a run, its whole life.
+#[allow(clippy::boxed_local)] // the box is the point
+pub(crate) fn unbox<T>(boxed: Box<T>) -> T {
+    *boxed
+}

@@ -3,6 +3,7 @@
 //! text, asks for decisions and reports tool results without ever seeing a
 //! connection.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -15,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use super::budget::Budget;
-use super::new_id;
 use super::thread::Thread;
+use super::{new_id, unbox};
 use crate::contract::{AgentError, InterruptRequest, Resolution, RunContext, RunHost, RunInput};
 use crate::time::rfc3339;
 
@@ -71,12 +72,13 @@ impl RunHost for LiveRun {
         &self,
         request: InterruptRequest,
     ) -> BoxFuture<'_, Result<Resolution, AgentError>> {
+        let timeout = self.thread.shared.runs.decision_timeout;
+        // Boxed apart, and freed before the wait: a waiting run keeps this
+        // future for as long as it waits, and needs none of the raising's
+        // state.
+        let raising = Box::pin(self.raise(request, timeout));
         Box::pin(async move {
-            let timeout = self.thread.shared.runs.decision_timeout;
-            // Boxed, and done before the wait: a waiting run keeps this
-            // future for as long as it waits, and needs none of the raising's
-            // state.
-            let (interrupt_id, reply) = Box::pin(self.raise(request, timeout)).await?;
+            let (interrupt_id, reply) = raising.await?;
             let span = tracing::info_span!("interrupt", %interrupt_id);
             self.wait(&interrupt_id, timeout, reply)
                 .instrument(span)
@@ -127,42 +129,47 @@ impl LiveRun {
     }
 
     /// Waits for the interrupt's resolution, or for `timeout` to pass.
-    async fn wait(
-        &self,
-        interrupt_id: &str,
+    /// Not an `async fn`, which would keep each argument twice: a waiting
+    /// run keeps this future for as long as it waits.
+    #[allow(clippy::manual_async_fn)] // kept as a `fn`: see above
+    fn wait<'a>(
+        &'a self,
+        interrupt_id: &'a str,
         timeout: Duration,
         mut reply: oneshot::Receiver<Resolution>,
-    ) -> Result<Resolution, AgentError> {
-        info!(timeout_secs = timeout.as_secs(), "waiting for decision");
-        self.budget.pause();
-        // One timer, reset to poll while a claimed decision is being saved:
-        // a waiting run keeps this future for as long as it waits.
-        let timer = tokio::time::sleep(timeout);
-        tokio::pin!(timer);
-        let resolution = loop {
-            tokio::select! {
-                biased;
-                resolution = &mut reply => match resolution {
-                    Ok(resolution) => break resolution,
-                    Err(_) => return Err(AgentError::Stopped),
-                },
-                _ = &mut timer => {
-                    if self.thread.expire(interrupt_id) {
-                        info!("interrupt timed out; resolved as expired");
-                        break Resolution::Expired;
+    ) -> impl Future<Output = Result<Resolution, AgentError>> + Send + 'a {
+        async move {
+            info!(timeout_secs = timeout.as_secs(), "waiting for decision");
+            self.budget.pause();
+            // One timer, reset to poll while a claimed decision is being saved:
+            // a waiting run keeps this future for as long as it waits.
+            let timer = tokio::time::sleep(timeout);
+            tokio::pin!(timer);
+            let resolution = loop {
+                tokio::select! {
+                    biased;
+                    resolution = &mut reply => match resolution {
+                        Ok(resolution) => break resolution,
+                        Err(_) => return Err(AgentError::Stopped),
+                    },
+                    _ = &mut timer => {
+                        if self.thread.expire(interrupt_id) {
+                            info!("interrupt timed out; resolved as expired");
+                            break Resolution::Expired;
+                        }
+                        // A decision took the interrupt just as the timer fired;
+                        // it may still be being saved.
+                        timer.as_mut().reset(tokio::time::Instant::now() + CLAIM_POLL);
                     }
-                    // A decision took the interrupt just as the timer fired;
-                    // it may still be being saved.
-                    timer.as_mut().reset(tokio::time::Instant::now() + CLAIM_POLL);
                 }
+            };
+            self.budget.resume();
+            if let Resolution::Decided(decisions) = &resolution {
+                let kinds: Vec<_> = decisions.iter().map(|d| d.kind().as_str()).collect();
+                info!(decisions = ?kinds, "decision received; run resumed");
             }
-        };
-        self.budget.resume();
-        if let Resolution::Decided(decisions) = &resolution {
-            let kinds: Vec<_> = decisions.iter().map(|d| d.kind().as_str()).collect();
-            info!(decisions = ?kinds, "decision received; run resumed");
+            Ok(resolution)
         }
-        Ok(resolution)
     }
 }
 
@@ -193,69 +200,85 @@ pub(super) fn spawn(
 ) {
     // No parent: a run belongs to its thread, not to the connection that started it.
     let span = tracing::info_span!(parent: None, "run", thread_id = %thread.id(), %run_id);
-    tokio::spawn(drive(thread, run_id, cancel, input).instrument(span));
+    // Boxed: the task keeps what its future captures for the run's whole
+    // life, and the input is moved out of the box as the run begins.
+    tokio::spawn(drive(thread, run_id, cancel, Box::new(input)).instrument(span));
 }
 
-async fn drive(thread: Arc<Thread>, run_id: Arc<str>, cancel: CancellationToken, start: Start) {
-    info!("run started");
-    let runs = &thread.shared.runs;
-    let budget = Budget::start(runs.run_timeout);
-    let live = LiveRun {
-        thread: thread.clone(),
-        run_id: run_id.clone(),
-        budget: budget.clone(),
-    };
-    let agent = thread.shared.agent.clone();
-    let work = AssertUnwindSafe(async move {
-        let input = match start {
-            Start::Input(input) => input,
-            Start::Waiting(waiting) => {
-                let Waiting {
-                    interrupt,
-                    checkpoint,
-                    reply,
-                } = *waiting;
-                let span = tracing::info_span!("interrupt", interrupt_id = %interrupt.interrupt_id);
-                let left = humantime::parse_rfc3339(&interrupt.expires_at)
-                    .ok()
-                    .and_then(|at| at.duration_since(SystemTime::now()).ok())
-                    .unwrap_or_default();
+/// Not an `async fn`, which would keep each argument twice: the run's task
+/// keeps this future for as long as the run lasts, waits included.
+#[allow(clippy::manual_async_fn)] // kept as a `fn`: see above
+fn drive(
+    thread: Arc<Thread>,
+    run_id: Arc<str>,
+    cancel: CancellationToken,
+    start: Box<Start>,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        info!("run started");
+        let budget = Budget::start(thread.shared.runs.run_timeout);
+        let live = LiveRun {
+            thread: thread.clone(),
+            run_id: run_id.clone(),
+            budget: budget.clone(),
+        };
+        let agent = thread.shared.agent.clone();
+        let work = AssertUnwindSafe(async move {
+            let input = match unbox(start) {
+                Start::Input(input) => input,
                 // Boxed: only restored runs take this path; the others
                 // should not carry its room in their state.
-                let resolution = Box::pin(live.wait(&interrupt.interrupt_id, left, reply))
-                    .instrument(span)
-                    .await?;
-                RunInput::Resume {
-                    checkpoint,
-                    resolution,
-                }
-            }
+                Start::Waiting(waiting) => Box::pin(wait_restored(&live, *waiting)).await?,
+            };
+            agent.run(RunContext::new(live), input).await
+        })
+        .catch_unwind();
+        let (status, error) = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => (RunStatus::Cancelled, None),
+            _ = budget.exhausted() => (
+                RunStatus::Failed,
+                Some(format!(
+                    "The run took longer than its budget of {} s and was stopped.",
+                    thread.shared.runs.run_timeout.as_secs()
+                )),
+            ),
+            outcome = work => match outcome {
+                Ok(Ok(())) => (RunStatus::Completed, None),
+                Ok(Err(AgentError::Stopped)) => (RunStatus::Cancelled, None),
+                Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
+                Err(panic) => (RunStatus::Failed, Some(format!("The agent crashed: {}", panic_message(&panic)))),
+            },
         };
-        agent.run(RunContext::new(live), input).await
-    })
-    .catch_unwind();
-    let (status, error) = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => (RunStatus::Cancelled, None),
-        _ = budget.exhausted() => (
-            RunStatus::Failed,
-            Some(format!(
-                "The run took longer than its budget of {} s and was stopped.",
-                runs.run_timeout.as_secs()
-            )),
-        ),
-        outcome = work => match outcome {
-            Ok(Ok(())) => (RunStatus::Completed, None),
-            Ok(Err(AgentError::Stopped)) => (RunStatus::Cancelled, None),
-            Ok(Err(e)) => (RunStatus::Failed, Some(e.to_string())),
-            Err(panic) => (RunStatus::Failed, Some(format!("The agent crashed: {}", panic_message(&panic)))),
-        },
-    };
-    match &error {
-        None => info!(?status, "run finished"),
-        Some(error) => warn!(?status, %error, "run finished"),
+        match &error {
+            None => info!(?status, "run finished"),
+            Some(error) => warn!(?status, %error, "run finished"),
+        }
+        thread.finish_run(&run_id, status, error);
     }
-    thread.finish_run(&run_id, status, error);
+}
+
+/// A restored run's wait at its interrupt, for the time it had left: what
+/// the agent resumes with.
+async fn wait_restored(live: &LiveRun, waiting: Waiting) -> Result<RunInput, AgentError> {
+    let Waiting {
+        interrupt,
+        checkpoint,
+        reply,
+    } = waiting;
+    let span = tracing::info_span!("interrupt", interrupt_id = %interrupt.interrupt_id);
+    let left = humantime::parse_rfc3339(&interrupt.expires_at)
+        .ok()
+        .and_then(|at| at.duration_since(SystemTime::now()).ok())
+        .unwrap_or_default();
+    let resolution = live
+        .wait(&interrupt.interrupt_id, left, reply)
+        .instrument(span)
+        .await?;
+    Ok(RunInput::Resume {
+        checkpoint,
+        resolution,
+    })
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
