@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use protocol::{Role, RunStatus};
+use protocol::{DecidedBy, Role, RunStatus};
 
 use super::rows::{self, RunState};
 use super::write::{Origin, Receipt, Write};
@@ -62,6 +62,13 @@ pub(super) struct Resolution<'a> {
     pub at: i64,
 }
 
+impl<'a> Resolution<'a> {
+    /// Who decided, when a signed-in person did.
+    pub fn decider(&self) -> Option<&'a DecidedBy> {
+        self.origin.and_then(|o| o.decided_by.as_ref())
+    }
+}
+
 /// A run's state, as a write leaves it.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum RunChange<'a> {
@@ -98,6 +105,8 @@ pub(super) struct Plan<'a> {
     /// The first resolution of each interrupt in the batch; a later one
     /// never takes effect.
     pub resolutions: Vec<Resolution<'a>>,
+    /// Each owner's latest lease, once: PostgreSQL updates a row at most
+    /// once per statement, whichever of two source rows it picks.
     pub leases: Vec<(&'a str, i64)>,
     /// `(channel, payload)` in queue order, sent at commit.
     notices: Vec<Planned<(&'static str, String)>>,
@@ -210,7 +219,12 @@ impl<'a> Plan<'a> {
                     self.notice(super::notify::DECISIONS, payload, None);
                 }
             }
-            Write::RenewLeases { owner, until } => self.leases.push((owner, *until)),
+            Write::RenewLeases { owner, until } => {
+                match self.leases.iter_mut().find(|(o, _)| o == owner) {
+                    Some((_, latest)) => *latest = (*latest).max(*until),
+                    None => self.leases.push((owner, *until)),
+                }
+            }
             Write::Event { thread_id, frame } => {
                 if notify_servers {
                     let payload = super::notify::event_payload(thread_id, frame, NOTIFY_LIMIT);

@@ -25,9 +25,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
-use protocol::DecidedBy;
-
-use super::batch::{Plan, Resolution, RunChange};
+use super::batch::{Plan, RunChange};
 use super::write::Queued;
 use super::StoreError;
 use crate::receipts::Signer;
@@ -222,11 +220,6 @@ impl PostgresWriter {
     }
 }
 
-/// Who decided, when a signed-in person did.
-fn decider<'a>(r: &Resolution<'a>) -> Option<&'a DecidedBy> {
-    r.origin.and_then(|o| o.decided_by.as_ref())
-}
-
 /// What the writer's connection sets beside the URL's own `options`.
 const SETTINGS: &str = "-c enable_seqscan=off -c plan_cache_mode=force_generic_plan";
 
@@ -378,8 +371,8 @@ async fn commit(
             r.by,
             r.decision_id,
             r.decisions.as_str(),
-            decider(r).map(|d| d.user_id.as_str()),
-            decider(r).map(|d| d.name.as_str())
+            r.decider().map(|d| d.user_id.as_str()),
+            r.decider().map(|d| d.name.as_str())
         ]);
         let mut steps: Vec<Step> = std::mem::take(&mut first);
         steps.push(step(client, &sql.resolve, params));
@@ -388,13 +381,7 @@ async fn commit(
         rows.iter().map(|row| row.get(0)).collect()
     };
 
-    let mut leases: Vec<(&str, i64)> = Vec::new();
-    for (owner, until) in std::mem::take(&mut plan.leases) {
-        match leases.iter_mut().find(|(o, _)| *o == owner) {
-            Some((_, latest)) => *latest = until.max(*latest),
-            None => leases.push((owner, until)),
-        }
-    }
+    let leases = std::mem::take(&mut plan.leases);
     let mut titles = std::mem::take(&mut plan.titles);
     let resolved: Vec<&str> = resolved.iter().map(String::as_str).collect();
     let settled = plan.settle(&resolved, batch.len());
@@ -445,8 +432,8 @@ async fn commit(
             d.0.origin.and_then(|o| o.client.as_deref()),
             d.0.server,
             d.0.at,
-            decider(d.0).map(|d| d.user_id.as_str()),
-            decider(d.0).map(|d| d.name.as_str()),
+            d.0.decider().map(|d| d.user_id.as_str()),
+            d.0.decider().map(|d| d.name.as_str()),
             d.2.as_str()
         ]);
         steps.push(step(client, &sql.decisions, params));

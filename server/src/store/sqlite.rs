@@ -174,7 +174,7 @@ fn commit(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         for r in &plan.resolutions {
-            let decider = r.origin.and_then(|o| o.decided_by.as_ref());
+            let decider = r.decider();
             let (decider_id, decider_name) =
                 (decider.map(|d| &d.user_id), decider.map(|d| &d.name));
             let changed = resolve.execute(params![

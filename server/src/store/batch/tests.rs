@@ -155,3 +155,19 @@ fn what_follows_a_resolution_holds_only_if_it_took_effect() {
     assert_eq!(settled.notices.len(), 1, "the run's owner is told");
     assert_eq!(settled.effects, [true, false, false, true]);
 }
+
+#[test]
+fn each_owners_lease_is_renewed_once_to_its_latest() {
+    let renew = |owner: &str, until| Write::RenewLeases {
+        owner: owner.into(),
+        until,
+    };
+    let writes = [
+        renew("a", 10),
+        renew("b", 7),
+        renew("a", 30),
+        renew("a", 20),
+    ];
+    let plan = Plan::new(writes.iter(), false);
+    assert_eq!(plan.leases, [("a", 30), ("b", 7)]);
+}
